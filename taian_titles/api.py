@@ -1,0 +1,83 @@
+"""The public entry points: evaluate one applicant or a batch, and load rulesets."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import weakref
+from typing import Any, Iterable, Iterator, Mapping
+
+import attrs
+
+from .decision import Decision, build_decision, conclude
+from .engine import Engine
+from .errors import InputError, Problem
+from .exchange import applicant_from_dict, parse_date
+from .facts import applicant_facts
+from .model import Applicant
+from .ruleset import Ruleset, default_ruleset
+
+__all__ = ["evaluate", "evaluate_many", "BatchError", "engine_for"]
+
+_ENGINES: "weakref.WeakKeyDictionary[Ruleset, Engine]" = weakref.WeakKeyDictionary()
+
+
+def engine_for(ruleset: Ruleset) -> Engine:
+    """The compiled engine of a ruleset (compiled once per ruleset object)."""
+    engine = _ENGINES.get(ruleset)
+    if engine is None:
+        engine = _ENGINES[ruleset] = Engine(ruleset)
+    return engine
+
+
+@attrs.frozen
+class BatchError:
+    """A record of a batch that could not be evaluated; the batch goes on."""
+
+    index: int
+    id: str | None
+    error: InputError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "error": self.error.to_dict()}
+
+
+def _as_of(value: Any) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError([Problem("as_of", str(exc))]) from None
+
+
+def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,
+             ruleset: Ruleset | None = None) -> Decision:
+    """Evaluate one applicant (a model object or an exchange dict) against a ruleset.
+
+    ``as_of`` overrides the applicant's own ``as_of``; without either, today is used.
+    Raises :class:`InputError` on bad input.
+    """
+    ruleset = ruleset or default_ruleset()
+    if not isinstance(applicant, Applicant):
+        applicant = applicant_from_dict(applicant)
+    day = _as_of(as_of) or applicant.as_of or _dt.date.today()
+    engine = engine_for(ruleset)
+    facts = applicant_facts(applicant, day, ruleset.param("required_years"))
+    firings = engine.run(facts, lambda rule_id, bindings: conclude(ruleset.rule(rule_id), bindings, ruleset))
+    return build_decision(applicant.id, day, firings, ruleset)
+
+
+def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
+                  as_of: _dt.date | str | None = None,
+                  ruleset: Ruleset | None = None) -> Iterator[Decision | BatchError]:
+    """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on."""
+    ruleset = ruleset or default_ruleset()
+    day = _as_of(as_of)
+    for index, record in enumerate(applicants):
+        try:
+            yield evaluate(record, as_of=day, ruleset=ruleset)
+        except InputError as exc:
+            record_id = exc.record_id
+            if record_id is None and isinstance(record, Mapping) and isinstance(record.get("id"), str):
+                record_id = record["id"]
+            yield BatchError(index, record_id, exc)

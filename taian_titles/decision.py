@@ -1,0 +1,244 @@
+"""Firings → a decision with its explanations.
+
+The engine reports which rules fired on which facts (:class:`taian_titles.engine.Firing`).
+This module turns a rule's declarative ``then`` into the facts it concludes (the engine's
+actions), and the firings of one evaluation into a :class:`Decision`: one outcome per code
+(basis merged, explanations rendered from the ruleset's templates in Chinese and English),
+what is not met and from when, the highest recognised title and the notes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from fractions import Fraction
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from .engine import Firing
+from .model import Level, SkillLevel, label
+from .ruleset import Literal, Param, Ref, Rule, Ruleset, operand_of, param_value, placeholders
+
+__all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "conclude", "build_decision", "render"]
+
+LANGS = ("zh", "en")
+
+
+@attrs.frozen
+class Explanation:
+    zh: str
+    en: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+    def __getitem__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class Outcome:
+    code: str
+    clause: str
+    basis: tuple[str, ...]
+    explanation: Explanation
+    clause_text: str
+    rules: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "clause": self.clause, "basis": list(self.basis),
+                "explanation": self.explanation.to_dict(), "clause_text": self.clause_text,
+                "rules": list(self.rules)}
+
+
+@attrs.frozen
+class NotMet:
+    code: str
+    clause: str
+    basis: tuple[str, ...]
+    eligible_on: _dt.date | None
+    explanation: Explanation
+    clause_text: str
+    rules: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "clause": self.clause, "basis": list(self.basis),
+                "eligible_on": self.eligible_on.isoformat() if self.eligible_on else None,
+                "explanation": self.explanation.to_dict(), "clause_text": self.clause_text,
+                "rules": list(self.rules)}
+
+
+@attrs.frozen
+class Note:
+    code: str
+    basis: tuple[str, ...]
+    explanation: Explanation
+    rule: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "basis": list(self.basis), "explanation": self.explanation.to_dict(),
+                "rule": self.rule}
+
+
+@attrs.frozen
+class Decision:
+    """The result of one applicant: ``to_dict()`` is the exchange format's result object."""
+
+    id: str
+    as_of: _dt.date
+    ruleset: Mapping[str, str]
+    outcomes: tuple[Outcome, ...]
+    not_met: tuple[NotMet, ...]
+    highest_recognized_title: Level | None
+    notes: tuple[Note, ...]
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(o.code for o in self.outcomes)
+
+    def outcome(self, code: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.code == code), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "as_of": self.as_of.isoformat(),
+            "ruleset": dict(self.ruleset),
+            "outcomes": [o.to_dict() for o in self.outcomes],
+            "not_met": [n.to_dict() for n in self.not_met],
+            "highest_recognized_title": self.highest_recognized_title.code
+            if self.highest_recognized_title else None,
+            "notes": [n.to_dict() for n in self.notes],
+        }
+
+
+# --------------------------------------------------------------------------- actions
+
+def basis_of(fact: Mapping[str, Any]) -> list[str]:
+    """The input items a fact rests on."""
+    if "basis" in fact:
+        return list(fact["basis"])
+    if "ref" in fact:
+        return [fact["ref"]]
+    return list(fact.get("refs", ()))
+
+
+def _operand_value(op: Any, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Any:
+    if isinstance(op, Literal):
+        return op.value
+    if isinstance(op, Ref):
+        return bindings[op.alias][op.field]
+    return param_value(ruleset.parameters, op)
+
+
+def conclude(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> list[dict[str, Any]]:
+    """The facts a rule's ``then`` concludes from one match (the engine's action)."""
+    then = rule.then
+    basis: list[str] = []
+    for alias in then.basis:
+        for ref in basis_of(bindings[alias]):
+            if ref not in basis:
+                basis.append(ref)
+    if then.kind == "derive":
+        fact = {k: v for k, v in bindings[then.copy].items() if k != "sid"} if then.copy else {}
+        fact.update({k: _operand_value(v, bindings, ruleset) for k, v in then.set})
+        fact.update(t=then.target, rule=rule.id, basis=basis)
+        return [fact]
+    fact = {"t": then.kind, "rule": rule.id, "clause": rule.clause, "basis": basis}
+    if then.kind == "highest_title":
+        fact["level"] = then.target
+    else:
+        fact["code"] = then.target
+    if then.kind == "not_met":
+        fact["eligible_on"] = _operand_value(then.eligible_on, bindings, ruleset) if then.eligible_on else ""
+    return [fact]
+
+
+# --------------------------------------------------------------------------- explanations
+
+def _display(value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, (SkillLevel, Level)):
+        return value.zh if lang == "zh" else value.en
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, Fraction):
+        percent = value * 100
+        return f"{percent.numerator}%" if percent.denominator == 1 else f"{float(percent):.2f}%"
+    if isinstance(value, (list, tuple)):
+        sep = "、" if lang == "zh" else ", "
+        return sep.join(_display(v, lang) for v in value)
+    if isinstance(value, str):
+        return label(value, lang) or value
+    return str(value)
+
+
+def render(template: str, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset, lang: str) -> str:
+    """Fill ``{alias.field}`` and ``{$parameter}`` placeholders, codes shown by their names."""
+    out = template
+    for name in placeholders(template):
+        op = operand_of(name)
+        if isinstance(op, Param):
+            raw = ruleset.parameters[op.name]["value"]
+            value = raw.rank if op.attr == "rank" else raw
+        else:
+            value = _operand_value(op, bindings, ruleset)
+        out = out.replace("{" + name + "}", _display(value, lang))
+    return out
+
+
+def _explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
+    assert rule.explain is not None
+    return Explanation(*(render(rule.explain[lang], bindings, ruleset, lang) for lang in LANGS))
+
+
+def _join(explanations: Iterable[Explanation]) -> Explanation:
+    unique = sorted(set(explanations), key=lambda e: (e.zh, e.en))
+    return Explanation("".join(e.zh for e in unique), " ".join(e.en for e in unique))
+
+
+def _basis_key(ref: str) -> tuple[int, str]:
+    kinds = ("certificate", "work_period", "skill_level", "title", "achievement")
+    kind, _, key = ref.partition(":")
+    order = kinds.index(kind) if kind in kinds else len(kinds)
+    return (order, key.zfill(12) if key.isdigit() else key)
+
+
+def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(refs), key=_basis_key))
+
+
+def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
+    """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
+    order = {r.id: i for i, r in enumerate(ruleset.rules)}
+    grouped: dict[tuple[str, str], list[tuple[Rule, Mapping[str, Any], list[str]]]] = {}
+    highest: Level | None = None
+    for firing in firings:
+        rule = ruleset.rule(firing.rule_id)
+        kind = rule.then.kind
+        if kind == "derive":
+            continue
+        if kind == "highest_title":
+            level = Level.parse(rule.then.target)
+            highest = level if highest is None or level.rank > highest.rank else highest
+            continue
+        (fact,) = conclude(rule, firing.bindings, ruleset)
+        grouped.setdefault((kind, rule.then.target), []).append((rule, firing.bindings, fact))
+    outcomes, not_met, notes = [], [], []
+    for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[i[0].id] for i in kv[1])):
+        rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
+        basis = _sorted_basis(ref for _, _, fact in items for ref in fact["basis"])
+        explanation = _join(_explain(r, b, ruleset) for r, b, _ in items)
+        clause = items[0][0].clause
+        if kind == "outcome":
+            outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))
+        elif kind == "not_met":
+            dates = [f["eligible_on"] for _, _, f in items if f["eligible_on"]]
+            eligible = _dt.date.fromisoformat(min(dates)) if dates else None
+            not_met.append(NotMet(code, clause, basis, eligible, explanation, ruleset.clause_text(clause), rules))
+        elif kind == "note":
+            for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
+                notes.append(Note(code, _sorted_basis(fact["basis"]), _explain(rule, bindings, ruleset), rule.id))
+    return Decision(id=applicant_id, as_of=as_of, ruleset=ruleset.ref(), outcomes=tuple(outcomes),
+                    not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes))

@@ -1,0 +1,149 @@
+"""The engine adapter: the only module that touches durable-rules.
+
+It drives durable-rules' C core (``durable_rules_engine``) directly rather than through
+``durable.lang.Host``, which handles every measured hazard of ``shared/notes/durable-rules.md``
+in one place:
+
+* **No background dispatcher.**  ``Host`` starts a timer thread that runs pending actions for
+  any session; here nothing runs except inside :meth:`Engine.run`.
+* **Sessions (sids) are ours**, never an applicant id: the C core finds a session by a 32-bit
+  hash of its sid, so two ids can collide.  Every fact coming back from the engine is checked
+  to carry the sid it was asserted under, and each evaluation deletes its session in a
+  ``finally`` (a ruleset holds at most 1,024 live sessions).
+* **Exceptions in actions reach the caller**: actions are plain Python run by this loop, so an
+  error propagates after the action is abandoned and the session deleted.
+* **One evaluation at a time per process** (a lock): the C core holds the GIL anyway, so the
+  lock costs nothing and rules out the races measured with concurrent use.
+* **Negation is staged**: a rule runs only after the marker fact of its stage is asserted,
+  which happens when the previous stage has stopped firing, so that every fact a ``no``
+  condition tests is already there (the loader checks that it comes from an earlier stage).
+* **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.
+* **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
+  and the C ruleset is deleted when its :class:`Engine` is collected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import weakref
+from typing import Any, Callable, Iterable
+
+import durable_rules_engine as _dre
+
+from .ruleset import STAGES, Ruleset, compile_rules
+
+__all__ = ["Engine", "EngineError", "Firing"]
+
+_LOCK = threading.RLock()
+_NAMES = itertools.count()
+_SIDS = itertools.count()
+
+# Result codes of the C core's assert functions.
+_HANDLED, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+
+
+class EngineError(RuntimeError):
+    """The rule engine misbehaved (a fact of another session, an unhandled fact)."""
+
+
+class Firing(tuple):  # type: ignore[type-arg]
+    """(rule id, {alias: fact}) of one rule firing."""
+
+    __slots__ = ()
+
+    def __new__(cls, rule_id: str, bindings: dict[str, dict[str, Any]]) -> "Firing":
+        return super().__new__(cls, (rule_id, bindings))
+
+    @property
+    def rule_id(self) -> str:
+        return self[0]
+
+    @property
+    def bindings(self) -> dict[str, dict[str, Any]]:
+        return self[1]
+
+
+Action = Callable[[str, dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
+
+
+def _delete(handle: int) -> None:
+    try:
+        _dre.delete_ruleset(handle)
+    except Exception:  # pragma: no cover - interpreter shutdown
+        pass
+
+
+class Engine:
+    """One compiled ruleset.  :meth:`run` evaluates one set of facts in a session of its own."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self.definition = compile_rules(ruleset)
+        self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
+        with _LOCK:
+            self._handle = _dre.create_ruleset(self.name, json.dumps(self.definition, ensure_ascii=False))
+        self._finalizer = weakref.finalize(self, _delete, self._handle)
+        self.live_sessions = 0
+
+    def run(self, facts: list[dict[str, Any]], action: Action) -> list[Firing]:
+        """Assert ``facts``, run every stage to quiescence and return the firings in order.
+
+        ``action(rule_id, bindings)`` is called for each firing and returns the facts it
+        concludes, which are asserted in the same session (and may make other rules fire).
+        """
+        with _LOCK:
+            sid = f"s{next(_SIDS)}"
+            firings: list[Firing] = []
+            self.live_sessions += 1
+            try:
+                self._assert(sid, facts, batch=True)
+                for stage in STAGES:
+                    state = self._assert(sid, [{"t": "stage__", "name": stage}])
+                    self._drain(sid, state, action, firings)
+                return firings
+            finally:
+                self.live_sessions -= 1
+                try:
+                    _dre.delete_state(self._handle, sid)
+                except Exception:  # no state was created: nothing to delete
+                    pass
+
+    def _assert(self, sid: str, facts: list[dict[str, Any]], batch: bool = False) -> int:
+        stamped = [{**fact, "sid": sid} for fact in facts]
+        if batch:
+            result = _dre.assert_facts(self._handle, json.dumps(stamped, ensure_ascii=False))
+        else:
+            result = _dre.assert_fact(self._handle, json.dumps(stamped[0], ensure_ascii=False))
+        code, state = result
+        if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
+            raise EngineError(f"the engine did not handle a fact of session {sid}")
+        # _OBSERVED: an identical fact is already known in this session; asserting it again
+        # concludes nothing new, so it is skipped (durable-rules issue 376).
+        return state
+
+    def _drain(self, sid: str, state: int, action: Action, firings: list[Firing]) -> None:
+        started = _dre.start_action_for_state(self._handle, state)
+        if not started:
+            return
+        message = started[1]
+        while message:
+            try:
+                (rule_id, matched), = json.loads(message).items()
+                bindings = {alias: fact for alias, fact in matched.items() if alias != "stage__"}
+                for fact in (*bindings.values(), matched.get("stage__", {"sid": sid})):
+                    if fact.get("sid") != sid:
+                        raise EngineError(f"rule {rule_id} matched a fact of session {fact.get('sid')!r} "
+                                          f"in session {sid!r}")
+                firings.append(Firing(rule_id, bindings))
+                for fact in action(rule_id, bindings):
+                    self._assert(sid, [fact])
+            except BaseException:
+                _dre.abandon_action(self._handle, state)
+                raise
+            message = _dre.complete_and_start_action(self._handle, state)
+
+    def session_facts(self, sid: str) -> list[dict[str, Any]]:
+        """The facts of a live session (for tests of the adapter)."""
+        return json.loads(_dre.get_facts(self._handle, sid))

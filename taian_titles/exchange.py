@@ -1,0 +1,295 @@
+"""The JSON exchange format of ``shared/spec/exchange.md``: dicts to the model and back.
+
+Structuring is done by cattrs with detailed validation, so every problem of a record is
+reported at once, each with its exact path (``certificates[1].level``) and a message that
+names the allowed values.  All problems travel in one :class:`InputError`.
+
+Unknown fields are bad input too (a misspelt ``certificate`` key would otherwise silently
+drop every certificate); the message lists the allowed fields.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import typing
+from typing import Any, Callable, Iterable, Mapping
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from .errors import InputError, Problem
+from .model import (
+    Achievement,
+    Applicant,
+    Candidate,
+    SENIOR_TRAINING,
+    Certificate,
+    CertificateKind,
+    Direction,
+    FieldError,
+    Level,
+    Labelled,
+    RecommendationList,
+    SkillLevelRecord,
+    Title,
+    WorkPeriod,
+)
+
+__all__ = [
+    "applicant_from_dict",
+    "applicant_to_dict",
+    "recommendation_list_from_dict",
+    "recommendation_list_to_dict",
+    "parse_date",
+]
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+              float: "a number", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPE.get(type(value), type(value).__name__)
+
+
+def parse_date(value: Any) -> _dt.date:
+    """An ISO ``YYYY-MM-DD`` date; impossible dates (2025-02-30) are refused with the reason."""
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date YYYY-MM-DD, got {_json_type(value)}")
+    if not _DATE.match(value):
+        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date: {exc}") from None
+
+
+def _strict_str(value: Any, _type: Any = str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_json_type(value)}")
+    return value
+
+
+def _non_empty_str(value: Any, _type: Any = str) -> str:
+    text = _strict_str(value)
+    if not text.strip():
+        raise ValueError("must be a non-empty string")
+    return text
+
+
+def _strict_bool(value: Any, _type: Any = bool) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {_json_type(value)}")
+    return value
+
+
+def _labelled(value: Any, type_: type[Labelled]) -> Labelled:
+    return type_.parse(value)
+
+
+_RECORDS = (Certificate, WorkPeriod, SkillLevelRecord, Title, Achievement, Applicant, Candidate,
+            RecommendationList)
+# Fields that must be non-empty strings (identity fields).
+_NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Candidate, "id"), (RecommendationList, "unit"),
+              (Achievement, "description")}
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(bool, _strict_bool)
+    conv.register_structure_hook(_dt.date, lambda v, _t: parse_date(v))
+    conv.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, Labelled), _labelled)
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, Labelled), lambda v: v.code)
+    conv.register_unstructure_hook(_dt.date, lambda d: d.isoformat())
+
+    def sequence_hook(value: Any, type_: Any) -> tuple[Any, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected an array, got {_json_type(value)}")
+        (element,) = {a for a in typing.get_args(type_) if a is not Ellipsis}
+        out, errors = [], []
+        for index, item in enumerate(value):
+            try:
+                out.append(conv.structure(item, element))
+            except Exception as exc:  # collected, reported with its index
+                exc.__notes__ = [*getattr(exc, "__notes__", []),
+                                 IterableValidationNote(f"@ index {index}", index, element)]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+        return tuple(out)
+
+    conv.register_structure_hook_func(
+        lambda t: typing.get_origin(t) is tuple, sequence_hook)
+
+    for cls in _RECORDS:
+        overrides = {}
+        for field in attrs.fields(cls):
+            if (cls, field.name) in _NON_EMPTY:
+                overrides[field.name] = cattrs.override(struct_hook=_non_empty_str)
+        if cls is Certificate:
+            overrides["direction"] = cattrs.override(struct_hook=lambda v, _t: Direction.canonical(v))
+        generated = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
+
+        def record_hook(value: Any, type_: Any, _generated: Callable[..., Any] = generated,
+                        _cls: type = cls) -> Any:
+            if not isinstance(value, Mapping):
+                raise TypeError(f"expected an object, got {_json_type(value)}")
+            return _generated(value, _cls)
+
+        conv.register_structure_hook(cls, record_hook)
+    return conv
+
+
+_CONVERTER = _make_converter()
+
+
+def _message(exc: BaseException, cls: type | None) -> tuple[str, str]:
+    """(extra path, message) for one leaf exception."""
+    if isinstance(exc, KeyError):
+        return "", "required field missing"
+    if isinstance(exc, ForbiddenExtraKeysError):
+        allowed = ", ".join(f.name for f in attrs.fields(exc.cl))
+        extra = ", ".join(sorted(exc.extra_fields))
+        return "", f"unknown field {extra}; allowed fields: {allowed}"
+    if isinstance(exc, FieldError):
+        return f".{exc.field}", exc.message
+    return "", str(exc)
+
+
+def _problems(exc: BaseException, path: str) -> list[Problem]:
+    if isinstance(exc, (ClassValidationError, IterableValidationError)):
+        out: list[Problem] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            if isinstance(exc, IterableValidationError):
+                sub_path = f"{path}[{note.index}]"
+            else:
+                sub_path = f"{path}.{note.name}" if path else note.name
+            out.extend(_problems(sub, sub_path))
+        for sub in without:
+            out.extend(_problems(sub, path))
+        return out
+    extra, message = _message(exc, None)
+    full = (path + extra).lstrip(".")
+    return [Problem(full or "$", message)]
+
+
+def _duplicate_numbers(data: Mapping[str, Any]) -> list[Problem]:
+    certificates = data.get("certificates")
+    if not isinstance(certificates, list):
+        return []
+    seen: dict[str, int] = {}
+    problems = []
+    for index, item in enumerate(certificates):
+        number = item.get("number") if isinstance(item, Mapping) else None
+        if not isinstance(number, str):
+            continue
+        if number in seen:
+            problems.append(Problem(f"certificates[{index}].number",
+                                    f"duplicate certificate number {number!r} "
+                                    f"(also certificates[{seen[number]}].number)"))
+        else:
+            seen[number] = index
+    return problems
+
+
+def _senior_training(data: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for index, item in _items(data, "certificates"):
+        try:
+            kind, level = CertificateKind.parse(item.get("kind")), Level.parse(item.get("level"))
+        except ValueError:
+            continue  # reported by the field itself
+        if kind is CertificateKind.training and level is Level.senior:
+            problems.append(Problem(f"certificates[{index}].level", SENIOR_TRAINING))
+    return problems
+
+
+def _items(data: Mapping[str, Any], key: str) -> Iterable[tuple[int, Mapping[str, Any]]]:
+    items = data.get(key)
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping):
+                yield index, item
+
+
+def _end_before_start(data: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for index, item in _items(data, "work_periods"):
+        try:
+            start, end = parse_date(item.get("start")), item.get("end")
+            end = None if end is None else parse_date(end)
+        except (TypeError, ValueError):
+            continue  # reported by the field itself
+        if end is not None and end < start:
+            problems.append(Problem(f"work_periods[{index}].end",
+                                    f"{end.isoformat()} is before start {start.isoformat()}"))
+    return problems
+
+
+def _structure(data: Any, cls: type, cross_checks: Iterable[Callable[[Mapping[str, Any]], list[Problem]]] = ()) -> Any:
+    if not isinstance(data, Mapping):
+        raise InputError([Problem("$", f"expected an object, got {_json_type(data)}")])
+    problems: list[Problem] = []
+    result = None
+    try:
+        result = _CONVERTER.structure(data, cls)
+    except Exception as exc:  # every failure of cattrs becomes a list of problems
+        problems.extend(_problems(exc, ""))
+    for check in cross_checks:
+        problems.extend(check(data))
+    if problems:
+        raise InputError(sorted(set(problems), key=lambda p: _path_key(p.path)), record_id=_record_id(data))
+    return result
+
+
+def _path_key(path: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"[.\[\]]+", path) if part]
+
+
+def _record_id(data: Any) -> str | None:
+    if isinstance(data, Mapping):
+        value = data.get("id", data.get("unit"))
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def applicant_from_dict(data: Any) -> Applicant:
+    """An exchange-format applicant dict to an :class:`Applicant`; raises :class:`InputError`."""
+    return _structure(data, Applicant, (_duplicate_numbers, _senior_training, _end_before_start))
+
+
+def applicant_to_dict(applicant: Applicant) -> dict[str, Any]:
+    """The exchange-format dict of an applicant (``applicant_from_dict`` reads it back unchanged)."""
+    return _CONVERTER.unstructure(applicant)
+
+
+def recommendation_list_from_dict(data: Any) -> RecommendationList:
+    """An exchange-format recommendation list to a :class:`RecommendationList`."""
+    result: RecommendationList = _structure(data, RecommendationList, (_empty_list,))
+    return result
+
+
+def _empty_list(data: Mapping[str, Any]) -> list[Problem]:
+    candidates = data.get("candidates")
+    if isinstance(candidates, list) and not candidates:
+        return [Problem("candidates", "a recommendation list must name at least one candidate")]
+    return []
+
+
+def recommendation_list_to_dict(rec: RecommendationList) -> dict[str, Any]:
+    return _CONVERTER.unstructure(rec)

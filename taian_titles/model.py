@@ -1,0 +1,313 @@
+"""The domain model: what an applicant holds, and what a recommending unit recommends.
+
+Every class is a frozen attrs value object.  Every enumeration carries its code (the
+exchange-format spelling), its Chinese name and its English name, and accepts any of the
+three on input (``Level.parse("中级") is Level.intermediate``).
+
+Nothing here knows about JSON (see :mod:`taian_titles.exchange`) or about the rules
+(see the ruleset file and :mod:`taian_titles.engine`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "DTE_PROGRAMME",
+    "Labelled",
+    "FieldError",
+    "CertificateKind",
+    "Level",
+    "WorkKind",
+    "SkillLevel",
+    "Direction",
+    "Certificate",
+    "WorkPeriod",
+    "SkillLevelRecord",
+    "Title",
+    "Achievement",
+    "Applicant",
+    "Candidate",
+    "RecommendationList",
+]
+
+#: Code of the national Digital Technology Engineer programme (数字技术工程师培育项目).
+DTE_PROGRAMME = "digital_technology_engineer"
+DTE_PROGRAMME_ALIASES = ("数字技术工程师培育项目", "数字技术工程师", "digital technology engineer")
+
+
+class Labelled(enum.Enum):
+    """An enumeration whose members carry (code, Chinese name, English name)."""
+
+    def __new__(cls, code: str, zh: str, en: str, *extra: Any) -> "Labelled":
+        member = object.__new__(cls)
+        member._value_ = code
+        member.zh = zh  # type: ignore[attr-defined]
+        member.en = en  # type: ignore[attr-defined]
+        return member
+
+    @property
+    def code(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, text: Any) -> "Labelled":
+        """Accept the code, the Chinese name or the English name (case-insensitive)."""
+        if isinstance(text, cls):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(f"expected a string, got {type(text).__name__}; allowed: {cls.allowed()}")
+        key = text.strip()
+        for member in cls:
+            if key in (member.code, member.zh) or key.lower() in (member.en.lower(), member.code.lower()):
+                return member
+        raise ValueError(f"{text!r} is not one of {cls.allowed()}")
+
+    @classmethod
+    def allowed(cls) -> str:
+        return ", ".join(m.code for m in cls)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CertificateKind(Labelled):
+    """The two certificates of the Digital Technology Engineer programme (decision 3)."""
+
+    professional_level = ("professional_level", "专业技术等级证书", "professional-technical level certificate")
+    training = ("training", "培训合格证书", "training-completion certificate")
+
+
+class Level(Labelled):
+    """Level of a programme certificate or of a professional title (职称)."""
+
+    junior = ("junior", "初级", "junior")
+    intermediate = ("intermediate", "中级", "intermediate")
+    senior = ("senior", "高级", "senior")
+
+    @property
+    def rank(self) -> int:
+        return list(type(self)).index(self) + 1
+
+
+class WorkKind(Labelled):
+    professional_technical = ("professional_technical", "专业技术工作", "professional-technical work")
+    skilled = ("skilled", "技能工作", "skilled work")
+
+
+class SkillLevel(Labelled):
+    """The eight vocational skill levels of the 新八级工 system (人社部发〔2022〕14号), in order."""
+
+    apprentice = ("apprentice", "学徒工", "apprentice")
+    junior_worker = ("junior_worker", "初级工", "junior worker")
+    intermediate_worker = ("intermediate_worker", "中级工", "intermediate worker")
+    senior_worker = ("senior_worker", "高级工", "senior worker")
+    technician = ("technician", "技师", "technician")
+    senior_technician = ("senior_technician", "高级技师", "senior technician")
+    special_technician = ("special_technician", "特级技师", "special technician")
+    chief_technician = ("chief_technician", "首席技师", "chief technician")
+
+    @property
+    def rank(self) -> int:
+        """1 (学徒工) to 8 (首席技师)."""
+        return list(type(self)).index(self) + 1
+
+    @property
+    def is_high_skilled(self) -> bool:
+        """高级工 and above are high-skilled talents (高技能人才)."""
+        return self.rank >= SkillLevel.senior_worker.rank
+
+    def __lt__(self, other: "SkillLevel") -> bool:
+        if not isinstance(other, SkillLevel):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: "SkillLevel") -> bool:
+        if not isinstance(other, SkillLevel):
+            return NotImplemented
+        return self.rank <= other.rank
+
+
+class Direction(Labelled):
+    """Directions of the Digital Technology Engineer programme (ten from 2021, four added since)."""
+
+    artificial_intelligence = ("人工智能", "人工智能", "artificial intelligence")
+    internet_of_things = ("物联网", "物联网", "internet of things")
+    big_data = ("大数据", "大数据", "big data")
+    cloud_computing = ("云计算", "云计算", "cloud computing")
+    digital_management = ("数字化管理", "数字化管理", "digital management")
+    intelligent_manufacturing = ("智能制造", "智能制造", "intelligent manufacturing")
+    industrial_internet = ("工业互联网", "工业互联网", "industrial internet")
+    virtual_reality = ("虚拟现实", "虚拟现实", "virtual reality")
+    blockchain = ("区块链", "区块链", "blockchain")
+    integrated_circuits = ("集成电路", "集成电路", "integrated circuits")
+    robotics = ("机器人", "机器人", "robotics")
+    additive_manufacturing = ("增材制造", "增材制造", "additive manufacturing")
+    data_security = ("数据安全", "数据安全", "data security")
+    cryptography_engineering = ("密码工程", "密码工程", "cryptography engineering")
+
+    @classmethod
+    def parse(cls, text: Any) -> "Direction":
+        if isinstance(text, str):
+            key = text.strip().lower().replace("_", " ")
+            for member in cls:
+                if key == member.en:
+                    return member
+        return super().parse(text)  # type: ignore[return-value]
+
+    @classmethod
+    def canonical(cls, text: Any) -> str:
+        """The Chinese name of a programme direction given in any spelling; unknown ones are refused."""
+        return cls.parse(text).zh
+
+    @classmethod
+    def normalise(cls, text: str) -> str:
+        """A known direction in any spelling becomes its Chinese name; other text is kept."""
+        try:
+            return cls.parse(text).zh
+        except ValueError:
+            return text.strip()
+
+
+def _programme(value: str) -> str:
+    text = value.strip()
+    if text == DTE_PROGRAMME or text.lower() in DTE_PROGRAMME_ALIASES or text in DTE_PROGRAMME_ALIASES:
+        return DTE_PROGRAMME
+    return text
+
+
+class FieldError(ValueError):
+    """An invariant of a value object broken by one of its fields."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+#: Decision 3: a training certificate at senior level does not exist.
+SENIOR_TRAINING = ("'senior' is not one of junior, intermediate "
+                   "(a training certificate 培训合格证书 has no senior level)")
+
+
+@attrs.frozen
+class Certificate:
+    """A certificate of the Digital Technology Engineer programme, or of another programme."""
+
+    number: str
+    programme: str = attrs.field(converter=_programme)
+    kind: CertificateKind = attrs.field(converter=CertificateKind.parse)
+    level: Level = attrs.field(converter=Level.parse)
+    direction: str = attrs.field(converter=Direction.canonical)
+    issued_on: _dt.date
+    revoked: bool = False
+
+    @level.validator
+    def _no_senior_training(self, attribute: Any, value: Level) -> None:
+        if self.kind is CertificateKind.training and value is Level.senior:
+            raise FieldError("level", SENIOR_TRAINING)
+
+    @property
+    def is_programme(self) -> bool:
+        return self.programme == DTE_PROGRAMME
+
+
+@attrs.frozen
+class WorkPeriod:
+    """A period of work; ``end`` is None while it is ongoing.  Both ends are included."""
+
+    start: _dt.date
+    kind: WorkKind = attrs.field(converter=WorkKind.parse)
+    direction: str = attrs.field(converter=Direction.normalise)
+    end: _dt.date | None = attrs.field(default=None)
+    employer: str | None = None
+
+    @end.validator
+    def _end_after_start(self, attribute: Any, value: _dt.date | None) -> None:
+        if value is not None and value < self.start:
+            raise FieldError("end", f"{value.isoformat()} is before start {self.start.isoformat()}")
+
+    @property
+    def ongoing(self) -> bool:
+        return self.end is None
+
+
+@attrs.frozen
+class SkillLevelRecord:
+    """A vocational skill level (职业技能等级) held, in a digital occupation or not."""
+
+    level: SkillLevel = attrs.field(converter=SkillLevel.parse)
+    digital: bool
+    occupation: str | None = None
+    issued_on: _dt.date | None = None
+
+
+@attrs.frozen
+class Title:
+    """A professional title (职称) already held."""
+
+    level: Level = attrs.field(converter=Level.parse)
+    digital: bool
+    speciality: str | None = None
+
+
+@attrs.frozen
+class Achievement:
+    """A recorded outstanding achievement (业绩成果), the input of M9-1."""
+
+    description: str
+    date: _dt.date | None = None
+
+
+@attrs.frozen
+class Applicant:
+    id: str
+    as_of: _dt.date | None = None
+    certificates: tuple[Certificate, ...] = ()
+    work_periods: tuple[WorkPeriod, ...] = ()
+    skill_levels: tuple[SkillLevelRecord, ...] = ()
+    titles: tuple[Title, ...] = ()
+    achievements: tuple[Achievement, ...] = ()
+
+
+@attrs.frozen
+class Candidate:
+    """One person on a recommendation list for the Daizong Talent Project (M9-4)."""
+
+    id: str
+    skill_level: SkillLevel = attrs.field(converter=SkillLevel.parse)
+    digital: bool
+    name: str | None = None
+
+
+@attrs.frozen
+class RecommendationList:
+    unit: str
+    candidates: tuple[Candidate, ...]
+    as_of: _dt.date | None = None
+
+
+def label(code: str, lang: str) -> str | None:
+    """The Chinese or English name of an enumeration code, or None if it is no code."""
+    entry = _LABELS.get(code)
+    if entry is None:
+        return None
+    return entry[0] if lang == "zh" else entry[1]
+
+
+def _build_labels() -> dict[str, tuple[str, str]]:
+    labels: dict[str, tuple[str, str]] = {}
+    for enum_cls in (CertificateKind, Level, WorkKind, SkillLevel, Direction):
+        for member in enum_cls:
+            pair = (member.zh, member.en)
+            if labels.setdefault(member.code, pair) != pair:  # pragma: no cover - guarded by a test
+                raise AssertionError(f"code {member.code} has two labellings")
+    labels[DTE_PROGRAMME] = ("数字技术工程师培育项目", "Digital Technology Engineer programme")
+    return labels
+
+
+_LABELS = _build_labels()
