@@ -28,12 +28,13 @@ from .model import (
     WorkKind,
     WorkPeriod,
 )
+from .quota import CityReport, QuotaResult, check_quota, city_report
 from .ruleset import Ruleset, default_ruleset, load_ruleset
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "evaluate", "evaluate_many", "BatchError", "Decision", "Outcome", "NotMet", "Note", "Explanation",
+    "evaluate", "evaluate_many", "check_quota", "QuotaResult", "city_report", "CityReport", "BatchError", "Decision", "Outcome", "NotMet", "Note", "Explanation",
     "InputError", "Problem", "RulesetError", "Ruleset", "load_ruleset", "default_ruleset",
     "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
     "recommendation_list_to_dict", "Applicant", "Certificate", "CertificateKind", "Direction",

@@ -16,8 +16,9 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from .engine import Firing
+from .facts import percent_text
 from .model import Level, SkillLevel, label
-from .ruleset import Literal, Param, Ref, Rule, Ruleset, operand_of, param_value, placeholders
+from .ruleset import Literal, Param, Ref, Rule, Ruleset, param_value, template_parts
 
 __all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "conclude", "build_decision", "render"]
 
@@ -164,8 +165,7 @@ def _display(value: Any, lang: str) -> str:
     if isinstance(value, _dt.date):
         return value.isoformat()
     if isinstance(value, Fraction):
-        percent = value * 100
-        return f"{percent.numerator}%" if percent.denominator == 1 else f"{float(percent):.2f}%"
+        return percent_text(value, trim=True)
     if isinstance(value, (list, tuple)):
         sep = "、" if lang == "zh" else ", "
         return sep.join(_display(v, lang) for v in value)
@@ -176,16 +176,16 @@ def _display(value: Any, lang: str) -> str:
 
 def render(template: str, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset, lang: str) -> str:
     """Fill ``{alias.field}`` and ``{$parameter}`` placeholders, codes shown by their names."""
-    out = template
-    for name in placeholders(template):
-        op = operand_of(name)
-        if isinstance(op, Param):
-            raw = ruleset.parameters[op.name]["value"]
-            value = raw.rank if op.attr == "rank" else raw
+    out = []
+    for part in template_parts(template):
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Param):
+            raw = ruleset.parameters[part.name]["value"]
+            out.append(_display(raw.rank if part.attr == "rank" else raw, lang))
         else:
-            value = _operand_value(op, bindings, ruleset)
-        out = out.replace("{" + name + "}", _display(value, lang))
-    return out
+            out.append(_display(bindings[part.alias][part.field], lang))
+    return "".join(out)
 
 
 def _explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
@@ -223,7 +223,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             level = Level.parse(rule.then.target)
             highest = level if highest is None or level.rank > highest.rank else highest
             continue
-        (fact,) = conclude(rule, firing.bindings, ruleset)
+        (fact,) = firing.concluded or conclude(rule, firing.bindings, ruleset)
         grouped.setdefault((kind, rule.then.target), []).append((rule, firing.bindings, fact))
     outcomes, not_met, notes = [], [], []
     for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[i[0].id] for i in kv[1])):

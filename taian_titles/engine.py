@@ -38,7 +38,7 @@ __all__ = ["Engine", "EngineError", "Firing"]
 
 _LOCK = threading.RLock()
 _NAMES = itertools.count()
-_SIDS = itertools.count()
+_SIDS = map("s{}".format, itertools.count())  # sids of our own, never applicant ids
 
 # Result codes of the C core's assert functions.
 _HANDLED, _NOT_HANDLED, _OBSERVED = 0, 1, 2
@@ -49,12 +49,17 @@ class EngineError(RuntimeError):
 
 
 class Firing(tuple):  # type: ignore[type-arg]
-    """(rule id, {alias: fact}) of one rule firing."""
+    """(rule id, {alias: fact}, concluded facts) of one rule firing."""
 
     __slots__ = ()
 
-    def __new__(cls, rule_id: str, bindings: dict[str, dict[str, Any]]) -> "Firing":
-        return super().__new__(cls, (rule_id, bindings))
+    def __new__(cls, rule_id: str, bindings: dict[str, dict[str, Any]],
+                concluded: tuple[dict[str, Any], ...] = ()) -> "Firing":
+        return super().__new__(cls, (rule_id, bindings, concluded))
+
+    @property
+    def concluded(self) -> tuple[dict[str, Any], ...]:
+        return self[2]
 
     @property
     def rule_id(self) -> str:
@@ -81,11 +86,14 @@ class Engine:
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
         self.definition = compile_rules(ruleset)
+        # Only facts that some condition tests are asserted back into the engine.
+        self.consumed = frozenset(c.fact for r in ruleset.rules for c in r.when)
         self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
         with _LOCK:
             self._handle = _dre.create_ruleset(self.name, json.dumps(self.definition, ensure_ascii=False))
         self._finalizer = weakref.finalize(self, _delete, self._handle)
         self.live_sessions = 0
+        self.last_sid: str | None = None
 
     def run(self, facts: list[dict[str, Any]], action: Action) -> list[Firing]:
         """Assert ``facts``, run every stage to quiescence and return the firings in order.
@@ -94,14 +102,19 @@ class Engine:
         concludes, which are asserted in the same session (and may make other rules fire).
         """
         with _LOCK:
-            sid = f"s{next(_SIDS)}"
+            sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
             try:
-                self._assert(sid, facts, batch=True)
+                self._assert(sid, facts)
                 for stage in STAGES:
-                    state = self._assert(sid, [{"t": "stage__", "name": stage}])
-                    self._drain(sid, state, action, firings)
+                    # A stage runs in rounds: what a round concludes is asserted as one batch,
+                    # which may make further rules of the stage fire, until nothing new follows.
+                    pending: list[dict[str, Any]] = [{"t": "stage__", "name": stage}]
+                    while pending:
+                        state = self._assert(sid, pending)
+                        pending = []
+                        self._drain(sid, state, action, firings, pending)
                 return firings
             finally:
                 self.live_sessions -= 1
@@ -110,20 +123,17 @@ class Engine:
                 except Exception:  # no state was created: nothing to delete
                     pass
 
-    def _assert(self, sid: str, facts: list[dict[str, Any]], batch: bool = False) -> int:
+    def _assert(self, sid: str, facts: list[dict[str, Any]]) -> int:
         stamped = [{**fact, "sid": sid} for fact in facts]
-        if batch:
-            result = _dre.assert_facts(self._handle, json.dumps(stamped, ensure_ascii=False))
-        else:
-            result = _dre.assert_fact(self._handle, json.dumps(stamped[0], ensure_ascii=False))
-        code, state = result
+        code, state = _dre.assert_facts(self._handle, json.dumps(stamped, ensure_ascii=False))
         if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
             raise EngineError(f"the engine did not handle a fact of session {sid}")
         # _OBSERVED: an identical fact is already known in this session; asserting it again
         # concludes nothing new, so it is skipped (durable-rules issue 376).
         return state
 
-    def _drain(self, sid: str, state: int, action: Action, firings: list[Firing]) -> None:
+    def _drain(self, sid: str, state: int, action: Action, firings: list[Firing],
+               pending: list[dict[str, Any]]) -> None:
         started = _dre.start_action_for_state(self._handle, state)
         if not started:
             return
@@ -136,9 +146,9 @@ class Engine:
                     if fact.get("sid") != sid:
                         raise EngineError(f"rule {rule_id} matched a fact of session {fact.get('sid')!r} "
                                           f"in session {sid!r}")
-                firings.append(Firing(rule_id, bindings))
-                for fact in action(rule_id, bindings):
-                    self._assert(sid, [fact])
+                concluded = tuple(action(rule_id, bindings))
+                firings.append(Firing(rule_id, bindings, concluded))
+                pending.extend(fact for fact in concluded if fact["t"] in self.consumed)
             except BaseException:
                 _dre.abandon_action(self._handle, state)
                 raise

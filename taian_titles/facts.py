@@ -13,12 +13,15 @@ conditions of a ruleset file against it.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+from fractions import Fraction
 from typing import Any
 
 from . import worktime
-from .model import Applicant
+from .model import Applicant, RecommendationList
 
-__all__ = ["INPUT_FACTS", "UNDATED", "applicant_facts"]
+__all__ = ["INPUT_FACTS", "UNDATED", "applicant_facts", "recommendation_list_facts",
+           "required_digital", "add_digital_needed", "swap_digital_needed", "percent_text"]
 
 #: Date given to a record that carries none (a skill level or achievement without a date):
 #: the earliest day, so that an undated record counts as held on any evaluation date.
@@ -28,14 +31,20 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
     "context": frozenset({"as_of"}),
     "certificate": frozenset({"ref", "index", "number", "programme", "kind", "level", "direction",
                               "issued_on", "revoked"}),
-    "work_period": frozenset({"ref", "index", "kind", "direction", "start", "end", "ongoing", "employer"}),
+    "work_period": frozenset({"ref", "index", "position", "kind", "direction", "start", "end", "ongoing", "employer"}),
     "work_time": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "last_day",
                             "virtual_start", "anniversary", "years", "eligible_on", "accumulated_zh",
                             "accumulated_en", "shortfall_zh", "shortfall_en"}),
     "work_anniversary": frozenset({"kind", "direction", "years", "date"}),
-    "skill_level": frozenset({"ref", "index", "level", "rank", "digital", "occupation", "issued_on"}),
-    "title": frozenset({"ref", "index", "level", "digital", "speciality"}),
-    "achievement": frozenset({"ref", "index", "description", "date"}),
+    "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on"}),
+    "title": frozenset({"ref", "index", "position", "level", "digital", "speciality"}),
+    "achievement": frozenset({"ref", "index", "position", "description", "date"}),
+    # M9-4 (decision 10): one recommendation list.
+    "candidate": frozenset({"ref", "index", "position", "candidate_id", "name", "skill_level", "rank",
+                            "digital"}),
+    "list_summary": frozenset({"ref", "unit", "as_of", "total", "digital", "non_digital", "share_text"}),
+    "quota_requirement": frozenset({"unit", "total", "quota", "quota_text", "required_digital",
+                                    "add_possible", "add_digital_needed", "swap_needed"}),
 }
 
 
@@ -51,7 +60,7 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
     groups: dict[tuple[str, str], list[int]] = {}
     for i, w in enumerate(applicant.work_periods):
         facts.append({
-            "t": "work_period", "ref": f"work_period:{i}", "index": i, "kind": w.kind.code,
+            "t": "work_period", "ref": f"work_period:{i}", "index": i, "position": i + 1, "kind": w.kind.code,
             "direction": w.direction, "start": w.start.isoformat(),
             "end": "" if w.end is None else w.end.isoformat(), "ongoing": w.end is None,
             "employer": w.employer or "",
@@ -68,15 +77,15 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
                           "years": required_years, "date": fact["anniversary"]})
     for i, s in enumerate(applicant.skill_levels):
         facts.append({
-            "t": "skill_level", "ref": f"skill_level:{i}", "index": i, "level": s.level.code,
+            "t": "skill_level", "ref": f"skill_level:{i}", "index": i, "position": i + 1, "level": s.level.code,
             "rank": s.level.rank, "digital": s.digital, "occupation": s.occupation or "",
             "issued_on": s.issued_on.isoformat() if s.issued_on else UNDATED,
         })
     for i, t in enumerate(applicant.titles):
-        facts.append({"t": "title", "ref": f"title:{i}", "index": i, "level": t.level.code,
+        facts.append({"t": "title", "ref": f"title:{i}", "index": i, "position": i + 1, "level": t.level.code,
                       "digital": t.digital, "speciality": t.speciality or ""})
     for i, a in enumerate(applicant.achievements):
-        facts.append({"t": "achievement", "ref": f"achievement:{i}", "index": i,
+        facts.append({"t": "achievement", "ref": f"achievement:{i}", "index": i, "position": i + 1,
                       "description": a.description, "date": a.date.isoformat() if a.date else UNDATED})
     return facts
 
@@ -85,26 +94,89 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date,
                years: int) -> dict[str, Any] | None:
     """Merged work time of one (kind, direction), as decision 6 counts it; None if no day is covered."""
     periods = [(applicant.work_periods[i].start, applicant.work_periods[i].end) for i in indices]
-    spans = worktime.merge(periods, as_of)
-    if not spans:
+    summary = worktime.summarise(periods, as_of, years)
+    if summary is None:
         return None
-    counted = [i for i in indices if applicant.work_periods[i].start <= as_of]
-    eligible = worktime.eligible_on(periods, as_of, years)
-    accumulated = worktime.accumulated(periods, as_of)
-    shortfall = worktime.shortfall(periods, as_of, years)
-    anniversary = worktime.anniversary(periods, as_of, years)
     return {
         "t": "work_time",
-        "refs": [f"work_period:{i}" for i in counted],
-        "covered_days": worktime.covered_days(periods, as_of),
-        "first_day": spans[0].start.isoformat(),
-        "last_day": spans[-1].end.isoformat(),
-        "virtual_start": worktime.virtual_start(periods, as_of).isoformat(),  # type: ignore[union-attr]
-        "anniversary": anniversary.isoformat() if anniversary else "",
+        "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= as_of],
+        "covered_days": summary.covered_days,
+        "first_day": summary.spans[0].start.isoformat(),
+        "last_day": summary.last_day.isoformat(),
+        "virtual_start": summary.virtual_start.isoformat(),
+        "anniversary": summary.anniversary.isoformat(),
         "years": years,
-        "eligible_on": eligible.isoformat() if eligible else "",
-        "accumulated_zh": accumulated.zh(),
-        "accumulated_en": accumulated.en(),
-        "shortfall_zh": shortfall.zh() if shortfall else "",
-        "shortfall_en": shortfall.en() if shortfall else "",
+        "eligible_on": summary.eligible_on.isoformat() if summary.eligible_on else "",
+        "accumulated_zh": summary.accumulated.zh(),
+        "accumulated_en": summary.accumulated.en(),
+        "shortfall_zh": summary.shortfall.zh() if summary.shortfall else "",
+        "shortfall_en": summary.shortfall.en() if summary.shortfall else "",
     }
+
+
+def required_digital(total: int, quota: Fraction) -> int:
+    """ceil(quota * total): the fewest digital candidates a list of ``total`` needs."""
+    return -((-quota.numerator * total) // quota.denominator)
+
+
+def add_digital_needed(total: int, digital: int, quota: Fraction) -> int | None:
+    """The fewest x >= 0 with (digital + x) / (total + x) >= quota; None if adding cannot help.
+
+    (d + x) >= p(n + x)  <=>  x(1 - p) >= pn - d, so x = max(0, ceil((pn - d) / (1 - p))).
+    With p = 100% adding never helps unless every candidate is already digital (None).
+    """
+    shortfall = quota * total - digital
+    if shortfall <= 0:
+        return 0
+    if quota == 1:
+        return None
+    return math.ceil(shortfall / (1 - quota))
+
+
+def swap_digital_needed(total: int, digital: int, quota: Fraction) -> int:
+    """The fewest y >= 0 with (digital + y) / total >= quota, replacing y non-digital candidates.
+
+    y = max(0, ceil(pn) - d); since p <= 1, y <= n - d, so there are always enough to replace.
+    """
+    return max(0, required_digital(total, quota) - digital)
+
+
+def percent_text(share: Fraction, places: int = 2, *, trim: bool = False) -> str:
+    """``share`` as a percentage rounded half-up to ``places`` decimals, exactly (no float).
+
+    ``trim`` drops the decimals of a whole percentage (``20%`` rather than ``20.00%``).
+    """
+    scale = 10 ** places
+    units = math.floor(share * 100 * scale + Fraction(1, 2))
+    whole, frac = divmod(units, scale)
+    if places == 0 or (trim and frac == 0):
+        return f"{whole}%"
+    return f"{whole}.{frac:0{places}d}%"
+
+
+def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date, share: Fraction) -> list[dict[str, Any]]:
+    """The input facts of one recommendation list evaluated on ``as_of`` against the quota ``share``.
+
+    Candidates are counted as listed: a candidate id that appears twice counts twice (a rule
+    reports the duplicate as a finding).  Candidate ids are kept in ``candidate_id``, never in
+    ``id`` (durable-rules would take ``id`` as the fact's identity).
+    """
+    total = len(rec.candidates)
+    digital = sum(1 for c in rec.candidates if c.digital)
+    add = add_digital_needed(total, digital, share)
+    facts: list[dict[str, Any]] = [
+        {"t": "context", "as_of": as_of.isoformat()},
+        {"t": "list_summary", "ref": f"list:{rec.unit}", "unit": rec.unit, "as_of": as_of.isoformat(),
+         "total": total, "digital": digital, "non_digital": total - digital,
+         "share_text": percent_text(Fraction(digital, total)) if total else "0.00%"},
+        {"t": "quota_requirement", "unit": rec.unit, "total": total,
+         "quota": f"{share.numerator}/{share.denominator}", "quota_text": percent_text(share, trim=True),
+         "required_digital": required_digital(total, share),
+         "add_possible": add is not None, "add_digital_needed": -1 if add is None else add,
+         "swap_needed": swap_digital_needed(total, digital, share)},
+    ]
+    for i, c in enumerate(rec.candidates):
+        facts.append({"t": "candidate", "ref": f"candidate:{i}", "index": i, "position": i + 1,
+                      "candidate_id": c.id, "name": c.name or "", "skill_level": c.skill_level.code,
+                      "rank": c.skill_level.rank, "digital": c.digital})
+    return facts

@@ -40,6 +40,9 @@ DTE_PROGRAMME = "digital_technology_engineer"
 DTE_PROGRAMME_ALIASES = ("数字技术工程师培育项目", "数字技术工程师", "digital technology engineer")
 
 
+_SPELLINGS: dict[type, dict[str, Any]] = {}
+
+
 class Labelled(enum.Enum):
     """An enumeration whose members carry (code, Chinese name, English name)."""
 
@@ -61,11 +64,22 @@ class Labelled(enum.Enum):
             return text
         if not isinstance(text, str):
             raise ValueError(f"expected a string, got {type(text).__name__}; allowed: {cls.allowed()}")
-        key = text.strip()
+        spellings = _SPELLINGS.get(cls)
+        if spellings is None:
+            spellings = _SPELLINGS[cls] = cls._spellings()
+        member = spellings.get(text) or spellings.get(text.strip().lower())
+        if member is None:
+            raise ValueError(f"{text!r} is not one of {cls.allowed()}")
+        return member
+
+    @classmethod
+    def _spellings(cls) -> dict[str, "Labelled"]:
+        table: dict[str, Labelled] = {}
         for member in cls:
-            if key in (member.code, member.zh) or key.lower() in (member.en.lower(), member.code.lower()):
-                return member
-        raise ValueError(f"{text!r} is not one of {cls.allowed()}")
+            for spelling in (member.code, member.zh, member.en):
+                table.setdefault(spelling, member)
+                table.setdefault(spelling.lower(), member)
+        return table
 
     @classmethod
     def allowed(cls) -> str:
@@ -151,13 +165,11 @@ class Direction(Labelled):
     cryptography_engineering = ("密码工程", "密码工程", "cryptography engineering")
 
     @classmethod
-    def parse(cls, text: Any) -> "Direction":
-        if isinstance(text, str):
-            key = text.strip().lower().replace("_", " ")
-            for member in cls:
-                if key == member.en:
-                    return member
-        return super().parse(text)  # type: ignore[return-value]
+    def _spellings(cls) -> dict[str, "Labelled"]:
+        table = super()._spellings()
+        for member in cls:  # artificial_intelligence as well as "artificial intelligence"
+            table.setdefault(member.name, member)
+        return table
 
     @classmethod
     def canonical(cls, text: Any) -> str:

@@ -24,6 +24,7 @@ entry at fault; :func:`compile_rules` turns the rules into durable-rules definit
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import importlib.resources
 import re
@@ -46,7 +47,7 @@ DEFAULT_RULESET = "tairenshefa-2025-5.toml"
 #: Stages run in this order; a stage starts when the one before has stopped firing.
 STAGES = ("derive", "outcome", "summary")
 #: What a rule may do when it fires.
-ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota")
+ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota", "finding")
 _OPS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
@@ -124,17 +125,17 @@ class Ruleset:
     parameters: Mapping[str, Mapping[str, Any]]
     outcomes: Mapping[str, Mapping[str, str]]
     rules: tuple[Rule, ...]
+    _index: dict[str, Rule] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {r.id: r for r in self.rules})
 
     def param(self, name: str) -> Any:
         """A parameter's value, typed (dates as ``date``, shares as ``Fraction``)."""
         return self.parameters[name]["value"]
 
     def rule(self, rule_id: str) -> Rule:
-        return self._by_id[rule_id]
-
-    @property
-    def _by_id(self) -> dict[str, Rule]:
-        return {r.id: r for r in self.rules}
+        return self._index[rule_id]
 
     def clause_text(self, clause_id: str, lang: str = "zh") -> str:
         return self.clauses[clause_id][lang]
@@ -149,7 +150,7 @@ class Ruleset:
         for r in self.rules:
             if r.then.kind == "derive":
                 out.setdefault(r.then.target, set()).add(STAGES.index(r.stage))
-            elif r.then.kind in ("outcome", "not_met", "note", "highest_title", "quota"):
+            elif r.then.kind in ("outcome", "not_met", "note", "highest_title", "quota", "finding"):
                 out.setdefault(r.then.kind, set()).add(STAGES.index(r.stage))
         return out
 
@@ -417,7 +418,7 @@ def _rule(index: int, entry: Any, clauses: Mapping[str, Any], parameters: Mappin
         problems.append(f"{where}: missing when (the conditions)")
     action = _action(entry.get("then"), where, problems)
     explain = entry.get("explain")
-    if action is not None and action.kind in ("outcome", "not_met", "note", "quota"):
+    if action is not None and action.kind in ("outcome", "not_met", "note", "quota", "finding"):
         if not isinstance(explain, dict) or not all(isinstance(explain.get(k), str) and explain[k]
                                                     for k in ("zh", "en")):
             problems.append(f"{where}: needs explain.zh and explain.en templates")
@@ -461,7 +462,7 @@ def _fields_of(rules: list[Rule]) -> dict[str, set[str]]:
     common = {"rule", "clause", "basis"}
     fields.update({"outcome": {"code", *common}, "not_met": {"code", "eligible_on", *common},
                    "note": {"code", *common}, "highest_title": {"level", *common},
-                   "quota": {"code", *common}})
+                   "quota": {"code", *common}, "finding": {"code", *common}})
     changed = True
     while changed:  # derived facts copy another fact's fields, so iterate to a fixed point
         changed = False
@@ -522,6 +523,9 @@ def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Map
                 problems.append(f"{where}: then names {alias!r}, which no condition binds")
         for _, op in then.set + (((None, then.eligible_on),) if then.eligible_on else ()):
             _check_operand(op, aliases, fields, parameters, where, "then", problems)
+        verdict = dict(then.set).get("meets_quota")
+        if then.kind == "quota" and not (isinstance(verdict, Literal) and isinstance(verdict.value, bool)):
+            problems.append(f"{where}: a quota rule must say its verdict: set = {{ meets_quota = true }} or false")
         if then.kind == "highest_title" and then.target not in {lv.code for lv in Level}:
             problems.append(f"{where}: highest_title {then.target!r} is not one of junior, intermediate, senior")
         for lang, template in (r.explain or {}).items():
@@ -610,5 +614,18 @@ def placeholders(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template)
 
 
+@functools.lru_cache(maxsize=4096)
 def operand_of(text: str) -> Operand:
     return _operand(_tokens(text)[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def template_parts(template: str) -> tuple[str | Operand, ...]:
+    """A template split into literal text and the operands of its placeholders."""
+    parts: list[str | Operand] = []
+    for n, piece in enumerate(_PLACEHOLDER.split(template)):
+        if n % 2:
+            parts.append(operand_of(piece))
+        elif piece:
+            parts.append(piece)
+    return tuple(parts)

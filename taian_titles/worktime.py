@@ -134,16 +134,21 @@ class Duration:
         if self.years < 0 or self.months < 0 or self.days < 0:
             raise ValueError(f"negative duration: {self!r}")
 
+    def _parts(self) -> list[tuple[int, int]]:
+        # zero parts are left out ("5个月19天"); a zero duration reads "0天" / "0 days"
+        parts = [(n, i) for i, n in enumerate((self.years, self.months, self.days)) if n]
+        return parts or [(0, 2)]
+
     def zh(self) -> str:
-        """Chinese rendering, always with all three parts: ``"2年8个月11天"``."""
-        return f"{self.years}年{self.months}个月{self.days}天"
+        """Chinese rendering without zero parts: ``"2年8个月11天"``, ``"5个月19天"``, ``"0天"``."""
+        units = ("年", "个月", "天")
+        return "".join(f"{n}{units[i]}" for n, i in self._parts())
 
     def en(self) -> str:
-        """English rendering: ``"2 years, 8 months and 11 days"`` (singular for 1)."""
-        return (
-            f"{_plural(self.years, 'year')}, {_plural(self.months, 'month')} "
-            f"and {_plural(self.days, 'day')}"
-        )
+        """English rendering: ``"2 years, 8 months and 11 days"``, ``"1 month"`` (singular for 1)."""
+        units = ("year", "month", "day")
+        words = [_plural(n, units[i]) for n, i in self._parts()]
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
     def __str__(self) -> str:
         return self.en()
@@ -399,3 +404,42 @@ def shortfall(periods: Iterable[Period], as_of: date, years: int) -> Optional[Du
         return Duration(years, 0, 0)
     s, last = v
     return _diff(last, add_years(s, years))
+
+
+@dataclass(frozen=True)
+class WorkTime:
+    """Everything decision 6 says about a set of periods on one date, computed in one pass."""
+
+    spans: tuple[Span, ...]
+    covered_days: int
+    virtual_start: date
+    last_day: date
+    anniversary: date
+    met: bool
+    eligible_on: Optional[date]
+    accumulated: Duration
+    shortfall: Optional[Duration]
+
+
+def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[WorkTime]:
+    """The :class:`WorkTime` of ``periods`` on ``as_of``; ``None`` when no day is covered.
+
+    Equal to calling :func:`merge`, :func:`covered_days`, :func:`virtual_start`,
+    :func:`anniversary`, :func:`years_met`, :func:`eligible_on`, :func:`accumulated`
+    and :func:`shortfall` one by one (a test checks it), but merges only once.
+    """
+    _check_years(years)
+    items = _normalise(periods)
+    spans = merge(items, as_of)
+    if not spans:
+        return None
+    count = sum(s.days for s in spans)
+    last = spans[-1].end
+    start = last - timedelta(days=count - 1)
+    target = add_years(start, years)
+    met = last >= target
+    return WorkTime(
+        spans=spans, covered_days=count, virtual_start=start, last_day=last, anniversary=target,
+        met=met, eligible_on=None if met else eligible_on(items, as_of, years),
+        accumulated=_diff(start, last), shortfall=None if met else _diff(last, target),
+    )

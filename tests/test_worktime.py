@@ -180,10 +180,15 @@ def test_no_work_at_all() -> None:
 
 def test_duration_wording() -> None:
     assert Duration(2, 8, 11).zh() == "2年8个月11天"
-    assert Duration(0, 0, 5).zh() == "0年0个月5天"
+    assert Duration(0, 0, 5).zh() == "5天"
+    assert Duration(0, 5, 19).zh() == "5个月19天"
+    assert Duration(3, 0, 0).zh() == "3年"
+    assert Duration(0, 0, 0).zh() == "0天"
+    assert Duration(0, 5, 19).en() == "5 months and 19 days"
+    assert Duration(1, 0, 0).en() == "1 year"
     assert Duration(2, 8, 11).en() == "2 years, 8 months and 11 days"
     assert Duration(1, 1, 1).en() == "1 year, 1 month and 1 day"
-    assert Duration(0, 0, 0).en() == "0 years, 0 months and 0 days"
+    assert Duration(0, 0, 0).en() == "0 days"
 
 
 def test_a_period_ending_before_it_starts_is_rejected() -> None:
@@ -324,3 +329,21 @@ def test_eligible_on_matches_a_day_by_day_search(work, as_of) -> None:
                 expected = as_of + timedelta(days=k)
                 break
     assert eligible_on(work, as_of, 1) == expected
+
+
+@given(periods=period_lists, as_of=dates, years=years_n)
+def test_summarise_agrees_with_the_single_functions(periods, as_of, years):
+    from taian_titles.worktime import (accumulated, anniversary, covered_days, eligible_on, merge,
+                                       shortfall, summarise, virtual_start, years_met)
+    summary = summarise(periods, as_of, years)
+    if not merge(periods, as_of):
+        assert summary is None
+        return
+    assert summary.spans == merge(periods, as_of)
+    assert summary.covered_days == covered_days(periods, as_of)
+    assert summary.virtual_start == virtual_start(periods, as_of)
+    assert summary.anniversary == anniversary(periods, as_of, years)
+    assert summary.met == years_met(periods, as_of, years)
+    assert summary.eligible_on == eligible_on(periods, as_of, years)
+    assert summary.accumulated == accumulated(periods, as_of)
+    assert summary.shortfall == shortfall(periods, as_of, years)

@@ -1,0 +1,170 @@
+"""Engine hygiene: each hazard of shared/notes/durable-rules.md has a test here."""
+
+from __future__ import annotations
+
+import copy
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import taian_titles.engine as engine_module
+from taian_titles import default_ruleset, evaluate, evaluate_many, load_ruleset
+from taian_titles.api import engine_for
+from taian_titles.decision import conclude
+from taian_titles.engine import Engine, EngineError
+from taian_titles.ruleset import default_ruleset_path
+
+from .test_exchange import GOOD
+
+_dre = engine_module._dre  # the C core, reached only through the adapter module
+
+
+def action_for(ruleset):
+    return lambda rule_id, bindings: conclude(ruleset.rule(rule_id), bindings, ruleset)
+
+
+def applicant_n(n: int) -> dict:
+    record = copy.deepcopy(GOOD)
+    record["id"] = f"applicant-{n}"
+    record["certificates"][0]["level"] = ("junior", "intermediate", "senior")[n % 3]
+    return record
+
+
+def test_no_module_but_the_adapter_imports_durable_and_no_dispatcher_thread_starts():
+    before = threading.active_count()
+    for n in range(20):
+        evaluate(applicant_n(n))
+    assert threading.active_count() == before
+    assert "durable.lang" not in sys.modules and "durable.engine" not in sys.modules
+    import taian_titles
+    from pathlib import Path
+    package = Path(taian_titles.__file__).parent
+    importers = [p.name for p in package.glob("*.py") if "durable_rules_engine" in p.read_text(encoding="utf-8")]
+    assert importers == ["engine.py"]
+
+
+def test_every_evaluation_deletes_its_session_so_the_1024_session_limit_is_never_reached():
+    ruleset = default_ruleset()
+    engine = engine_for(ruleset)
+    results = [d.codes for d in evaluate_many((applicant_n(n) for n in range(2500)))]
+    assert len(results) == 2500 and engine.live_sessions == 0
+    # the session of the last evaluation is gone
+    with pytest.raises(Exception, match="309"):  # durable's "no such state"
+        engine.session_facts(engine.last_sid)
+
+
+def test_colliding_applicant_ids_never_share_facts():
+    # 'applicant-7358' and 'applicant-976230' have the same 32-bit FNV-1a hash: used as sids
+    # they would share one state.  Our sids are our own, so the two decisions differ as they should.
+    a, b = applicant_n(7358), applicant_n(976230)
+    assert a["certificates"][0]["level"] != b["certificates"][0]["level"]
+    first, second = evaluate(a), evaluate(b)
+    assert first.codes == evaluate(a).codes and second.codes == evaluate(b).codes
+    assert first.codes != second.codes
+
+
+def test_a_fact_of_another_session_is_detected_and_refused(monkeypatch):
+    ruleset = load_ruleset(default_ruleset_path())
+    engine = Engine(ruleset)
+    # Leave a fact behind under one sid, then evaluate under a colliding sid: the C core
+    # returns the stranger's fact, and the adapter refuses it instead of using it.
+    _dre.assert_fact(engine._handle, '{"sid": "applicant-7358", "t": "context", "as_of": "2025-06-01"}')
+    monkeypatch.setattr(engine_module, "_SIDS", iter(["applicant-976230"]))
+    with pytest.raises(EngineError, match="applicant-7358"):
+        engine.run([{"t": "context", "as_of": "2025-06-01"}], action_for(ruleset))
+    assert engine.live_sessions == 0
+
+
+def test_an_exception_inside_an_action_reaches_the_caller_and_the_engine_goes_on():
+    ruleset = default_ruleset()
+    engine = engine_for(ruleset)
+
+    def failing(rule_id, bindings):
+        raise RuntimeError(f"boom in {rule_id}")
+
+    with pytest.raises(RuntimeError, match="boom in in-force"):
+        engine.run([{"t": "context", "as_of": "2025-06-01"}], failing)
+    assert engine.live_sessions == 0
+    assert "recognize_junior_title" in evaluate(applicant_n(0)).codes
+
+
+def test_the_callers_facts_are_never_mutated():
+    ruleset = default_ruleset()
+    facts = [{"t": "context", "as_of": "2025-06-01"}]
+    engine_for(ruleset).run(facts, action_for(ruleset))
+    assert facts == [{"t": "context", "as_of": "2025-06-01"}]
+
+
+def test_identical_facts_in_one_session_are_harmless():
+    ruleset = default_ruleset()
+    context = {"t": "context", "as_of": "2025-06-01"}
+    firings = engine_for(ruleset).run([context, dict(context)], action_for(ruleset))
+    assert [f.rule_id for f in firings].count("in-force") == 1
+
+
+def test_four_threads_give_the_sequential_results():
+    records = [applicant_n(n) for n in range(400)]
+    sequential = [evaluate(r).to_dict() for r in records]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda r: evaluate(r).to_dict(), records))
+    assert threaded == sequential
+
+
+def test_a_ruleset_can_be_loaded_and_compiled_again_in_one_process():
+    first, second = load_ruleset(default_ruleset_path()), load_ruleset(default_ruleset_path())
+    assert first is not second and first.digest == second.digest
+    assert Engine(first).name != Engine(second).name
+    record = applicant_n(1)
+    assert evaluate(record, ruleset=first).to_dict() == evaluate(record, ruleset=second).to_dict()
+
+
+# ---------------------------------------------------------------- the engine's own behaviour
+# Regression tests of durable-rules itself: if an upgrade changes them, the adapter's
+# reasoning must be revisited.
+
+def _fired(definition: dict, facts: list[dict]) -> list[dict]:
+    name = f"probe-{next(engine_module._NAMES)}"
+    handle = _dre.create_ruleset(name, engine_module.json.dumps(definition))
+    fired = []
+    try:
+        for fact in facts:
+            _, state = _dre.assert_fact(handle, engine_module.json.dumps({**fact, "sid": "p"}))
+            started = _dre.start_action_for_state(handle, state)
+            message = started[1] if started else None
+            while message:
+                fired.append(engine_module.json.loads(message))
+                message = _dre.complete_and_start_action(handle, state)
+    finally:
+        _dre.delete_ruleset(handle)
+    return fired
+
+
+CATCH_ALL = {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535}
+
+
+def test_durable_negation_depends_on_arrival_order_unless_staged():
+    unstaged = {"r": {"all": [{"h": {"t": "held"}}, {"n$not": {"$and": [{"t": "blocker"}, {"d": {"h": "d"}}]}}]},
+                "catch": CATCH_ALL}
+    held, blocker = {"t": "held", "d": "A"}, {"t": "blocker", "d": "A"}
+    assert _fired(unstaged, [blocker, held]) == []
+    assert len(_fired(unstaged, [held, blocker])) == 1  # the late blocker did not cancel it
+    staged = {"r": {"all": [{"s": {"t": "stage"}}, {"h": {"t": "held"}},
+                            {"n$not": {"$and": [{"t": "blocker"}, {"d": {"h": "d"}}]}}]},
+              "catch": CATCH_ALL}
+    for order in ([blocker, held], [held, blocker]):
+        assert _fired(staged, [*order, {"t": "stage"}]) == []
+
+
+def test_durable_reports_unhandled_facts_without_a_catch_all():
+    handle = _dre.create_ruleset(f"probe-{next(engine_module._NAMES)}",
+                                 '{"r": {"all": [{"m": {"t": "x"}}]}}')
+    try:
+        code, _ = _dre.assert_fact(handle, '{"sid": "p", "t": "y"}')
+        assert code == engine_module._NOT_HANDLED
+        code, _ = _dre.assert_fact(handle, '{"sid": "p", "t": "x", "v": 1}')
+        code, _ = _dre.assert_fact(handle, '{"sid": "p", "t": "x", "v": 1}')
+        assert code == engine_module._OBSERVED
+    finally:
+        _dre.delete_ruleset(handle)
