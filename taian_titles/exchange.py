@@ -104,8 +104,8 @@ _NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Candidate, "id"), (Re
               (Achievement, "description")}
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+def _make_converter(detailed: bool = True) -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(bool, _strict_bool)
     conv.register_structure_hook(_dt.date, lambda v, _t: parse_date(v))
@@ -154,6 +154,9 @@ def _make_converter() -> cattrs.Converter:
 
 
 _CONVERTER = _make_converter()
+# Valid records take the fast path; a record that fails it is structured again in detail,
+# so that every problem is reported with its path.
+_FAST = _make_converter(detailed=False)
 
 
 def _message(exc: BaseException, cls: type | None) -> tuple[str, str]:
@@ -246,9 +249,12 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Callable[[Mapping[st
     problems: list[Problem] = []
     result = None
     try:
-        result = _CONVERTER.structure(data, cls)
-    except Exception as exc:  # every failure of cattrs becomes a list of problems
-        problems.extend(_problems(exc, ""))
+        result = _FAST.structure(data, cls)
+    except Exception:
+        try:
+            result = _CONVERTER.structure(data, cls)
+        except Exception as exc:  # every failure of cattrs becomes a list of problems
+            problems.extend(_problems(exc, ""))
     for check in cross_checks:
         problems.extend(check(data))
     if problems:
