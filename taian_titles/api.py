@@ -9,14 +9,14 @@ from typing import Any, Iterable, Iterator, Mapping
 import attrs
 
 from .decision import Decision, build_decision, conclude
-from .engine import Engine
-from .errors import InputError, Problem
-from .exchange import applicant_from_dict, parse_date
+from .engine import Engine, Firing
+from .errors import InputError
+from .exchange import applicant_from_dict, parse_as_of
 from .facts import applicant_facts
 from .model import Applicant
 from .ruleset import Ruleset, default_ruleset
 
-__all__ = ["evaluate", "evaluate_many", "BatchError", "engine_for"]
+__all__ = ["evaluate", "evaluate_many", "BatchError", "engine_for", "run_rules"]
 
 _ENGINES: "weakref.WeakKeyDictionary[Ruleset, Engine]" = weakref.WeakKeyDictionary()
 
@@ -41,13 +41,10 @@ class BatchError:
         return {"id": self.id, "error": self.error.to_dict()}
 
 
-def _as_of(value: Any) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError([Problem("as_of", str(exc))]) from None
+def run_rules(ruleset: Ruleset, facts: list[dict[str, Any]]) -> list[Firing]:
+    """Run the ruleset's rules on one set of facts; each firing concludes what its ``then`` says."""
+    return engine_for(ruleset).run(facts, lambda rule_id, bindings: conclude(ruleset.rule(rule_id),
+                                                                              bindings, ruleset))
 
 
 def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,
@@ -60,11 +57,9 @@ def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str 
     ruleset = ruleset or default_ruleset()
     if not isinstance(applicant, Applicant):
         applicant = applicant_from_dict(applicant)
-    day = _as_of(as_of) or applicant.as_of or _dt.date.today()
-    engine = engine_for(ruleset)
+    day = parse_as_of(as_of) or applicant.as_of or _dt.date.today()
     facts = applicant_facts(applicant, day, ruleset.param("required_years"))
-    firings = engine.run(facts, lambda rule_id, bindings: conclude(ruleset.rule(rule_id), bindings, ruleset))
-    return build_decision(applicant.id, day, firings, ruleset)
+    return build_decision(applicant.id, day, run_rules(ruleset, facts), ruleset)
 
 
 def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
@@ -72,7 +67,7 @@ def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
                   ruleset: Ruleset | None = None) -> Iterator[Decision | BatchError]:
     """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on."""
     ruleset = ruleset or default_ruleset()
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     for index, record in enumerate(applicants):
         try:
             yield evaluate(record, as_of=day, ruleset=ruleset)

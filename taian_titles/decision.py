@@ -20,7 +20,8 @@ from .facts import percent_text
 from .model import Level, SkillLevel, label
 from .ruleset import Literal, Param, Ref, Rule, Ruleset, param_value, template_parts
 
-__all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "conclude", "build_decision", "render"]
+__all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "conclude", "build_decision", "render",
+           "explain", "join_explanations"]
 
 LANGS = ("zh", "en")
 
@@ -188,12 +189,13 @@ def render(template: str, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ru
     return "".join(out)
 
 
-def _explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
+def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
     assert rule.explain is not None
     return Explanation(*(render(rule.explain[lang], bindings, ruleset, lang) for lang in LANGS))
 
 
-def _join(explanations: Iterable[Explanation]) -> Explanation:
+def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
+    """Distinct explanations in a fixed order (independent of the engine's firing order)."""
     unique = sorted(set(explanations), key=lambda e: (e.zh, e.en))
     return Explanation("".join(e.zh for e in unique), " ".join(e.en for e in unique))
 
@@ -229,7 +231,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
     for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[i[0].id] for i in kv[1])):
         rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
         basis = _sorted_basis(ref for _, _, fact in items for ref in fact["basis"])
-        explanation = _join(_explain(r, b, ruleset) for r, b, _ in items)
+        explanation = join_explanations(explain(r, b, ruleset) for r, b, _ in items)
         clause = items[0][0].clause
         if kind == "outcome":
             outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))
@@ -239,6 +241,6 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             not_met.append(NotMet(code, clause, basis, eligible, explanation, ruleset.clause_text(clause), rules))
         elif kind == "note":
             for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
-                notes.append(Note(code, _sorted_basis(fact["basis"]), _explain(rule, bindings, ruleset), rule.id))
+                notes.append(Note(code, _sorted_basis(fact["basis"]), explain(rule, bindings, ruleset), rule.id))
     return Decision(id=applicant_id, as_of=as_of, ruleset=ruleset.ref(), outcomes=tuple(outcomes),
                     not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes))

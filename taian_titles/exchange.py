@@ -49,6 +49,7 @@ __all__ = [
     "recommendation_list_from_dict",
     "recommendation_list_to_dict",
     "parse_date",
+    "parse_as_of",
 ]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -72,6 +73,16 @@ def parse_date(value: Any) -> _dt.date:
         return _dt.date.fromisoformat(value)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a valid date: {exc}") from None
+
+
+def parse_as_of(value: Any) -> _dt.date | None:
+    """An evaluation date given by a caller (``None`` when absent); bad ones name ``as_of``."""
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError([Problem("as_of", str(exc))]) from None
 
 
 def _strict_str(value: Any, _type: Any = str) -> str:

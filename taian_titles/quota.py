@@ -26,11 +26,11 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from .api import engine_for
-from .decision import LANGS, Explanation, conclude, render
+from .api import run_rules
+from .decision import LANGS, Explanation, explain, join_explanations
 from .engine import EngineError, Firing
 from .errors import InputError, Problem
-from .exchange import parse_date, recommendation_list_from_dict
+from .exchange import parse_as_of, recommendation_list_from_dict
 from .facts import percent_text, recommendation_list_facts
 from .model import RecommendationList
 from .ruleset import Literal, Ruleset, default_ruleset
@@ -117,15 +117,6 @@ class QuotaError:
 
 # --------------------------------------------------------------------------- one list
 
-def _as_of(value: Any) -> _dt.date | None:
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError([Problem("as_of", str(exc))]) from None
-
-
 def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
                 as_of: _dt.date | str | None = None, ruleset: Ruleset | None = None) -> QuotaResult:
     """Check one unit's recommendation list (a model object or an exchange dict) against M9-4.
@@ -140,12 +131,11 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
     if not rec.candidates:
         raise InputError([Problem("candidates", "a recommendation list must name at least one candidate")],
                          record_id=rec.unit)
-    day = _as_of(as_of) or rec.as_of or _dt.date.today()
+    day = parse_as_of(as_of) or rec.as_of or _dt.date.today()
     quota: Fraction = ruleset.param("quota_share")
     facts = recommendation_list_facts(rec, day, quota)
     summary, requirement = facts[1], facts[2]
-    firings = engine_for(ruleset).run(facts, lambda rule_id, bindings: conclude(ruleset.rule(rule_id),
-                                                                                 bindings, ruleset))
+    firings = run_rules(ruleset, facts)
     verdicts = [f for f in firings if ruleset.rule(f.rule_id).then.kind == "quota"]
     if len(verdicts) > 1:  # two quota rules that both apply are a fault of the ruleset
         raise EngineError(f"M9-4: rules {', '.join(f.rule_id for f in verdicts)} all decided one list")
@@ -161,7 +151,7 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
     else:  # measure nine not in force on this date (decision 1): say why, decide nothing
         notes = [f for f in firings if ruleset.rule(f.rule_id).then.kind == "note"]
         meets_quota, add, swap = None, None, None
-        explanation = _join(_explain(f, ruleset) for f in notes) if notes else Explanation(
+        explanation = join_explanations(_explain(f, ruleset) for f in notes) if notes else Explanation(
             "未作出第九条第四款的检查。", "No M9-4 check was made.")
         rules = tuple(f.rule_id for f in notes)
     return QuotaResult(
@@ -172,14 +162,7 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
 
 
 def _explain(firing: Firing, ruleset: Ruleset) -> Explanation:
-    rule = ruleset.rule(firing.rule_id)
-    assert rule.explain is not None
-    return Explanation(*(render(rule.explain[lang], firing.bindings, ruleset, lang) for lang in LANGS))
-
-
-def _join(explanations: Iterable[Explanation]) -> Explanation:
-    items = list(explanations)
-    return Explanation("".join(e.zh for e in items), " ".join(e.en for e in items))
+    return explain(ruleset.rule(firing.rule_id), firing.bindings, ruleset)
 
 
 def _findings(firings: Iterable[Firing], ruleset: Ruleset) -> tuple[QuotaFinding, ...]:
@@ -304,7 +287,7 @@ def city_report(lists: Iterable[RecommendationList | Mapping[str, Any]], *,
     if isinstance(lists, (Mapping, RecommendationList, str, bytes)):
         raise InputError([Problem("$", "expected an array of recommendation lists (one per unit)")])
     ruleset = ruleset or default_ruleset()
-    day = _as_of(as_of)
+    day = parse_as_of(as_of)
     results: list[QuotaResult | QuotaError] = []
     for index, record in enumerate(lists):
         try:
