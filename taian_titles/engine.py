@@ -18,6 +18,12 @@ in one place:
   which happens when the previous stage has stopped firing, so that every fact a ``no``
   condition tests is already there (the loader checks that it comes from an earlier stage).
 * **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.
+* **Every session starts an action before it is deleted.**  Deleting a session in which no
+  action was ever started frees an invalid pointer in the C core (a segfault, depending on the
+  heap); a hidden rule ``opened__`` fires on the first stage marker, which is asserted in the
+  same batch as the input facts.
+* **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
+  (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
   and the C ruleset is deleted when its :class:`Engine` is collected.
 """
@@ -40,6 +46,8 @@ _LOCK = threading.RLock()
 _NAMES = itertools.count()
 _SIDS = map("s{}".format, itertools.count())  # sids of our own, never applicant ids
 
+# Hidden rules of the adapter (see the module docstring).
+_OPENED, _CATCH_ALL = "opened__", "catch_all__"
 # Result codes of the C core's assert functions.
 _HANDLED, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 
@@ -85,7 +93,11 @@ class Engine:
 
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
-        self.definition = compile_rules(ruleset)
+        self.definition = {
+            **compile_rules(ruleset),
+            _OPENED: {"all": [{"stage__": {"$and": [{"t": "stage__"}, {"name": STAGES[0]}]}}]},
+            _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
+        }
         # Only facts that some condition tests are asserted back into the engine.
         self.consumed = frozenset(c.fact for r in ruleset.rules for c in r.when)
         self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
@@ -106,11 +118,13 @@ class Engine:
             firings: list[Firing] = []
             self.live_sessions += 1
             try:
-                self._assert(sid, facts)
-                for stage in STAGES:
+                for number, stage in enumerate(STAGES):
                     # A stage runs in rounds: what a round concludes is asserted as one batch,
                     # which may make further rules of the stage fire, until nothing new follows.
+                    # The first stage's marker comes last in the batch of input facts.
                     pending: list[dict[str, Any]] = [{"t": "stage__", "name": stage}]
+                    if number == 0:
+                        pending = [*facts, *pending]
                     while pending:
                         state = self._assert(sid, pending)
                         pending = []
@@ -141,6 +155,9 @@ class Engine:
         while message:
             try:
                 (rule_id, matched), = json.loads(message).items()
+                if rule_id == _OPENED:
+                    message = _dre.complete_and_start_action(self._handle, state)
+                    continue
                 bindings = {alias: fact for alias, fact in matched.items() if alias != "stage__"}
                 for fact in (*bindings.values(), matched.get("stage__", {"sid": sid})):
                     if fact.get("sid") != sid:

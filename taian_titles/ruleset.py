@@ -583,8 +583,6 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
             body = expr[0] if len(expr) == 1 else {"$and": expr}
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
         definition[r.id] = {"all": terms}
-    # A rule that never fires but matches every fact, so that no fact is "not handled".
-    definition["catch_all__"] = {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535}
     return definition
 
 

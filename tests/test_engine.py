@@ -168,3 +168,22 @@ def test_durable_reports_unhandled_facts_without_a_catch_all():
         assert code == engine_module._OBSERVED
     finally:
         _dre.delete_ruleset(handle)
+
+
+def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
+    # Deleting a durable-rules session in which no action was ever started frees an invalid
+    # pointer (seen as a segfault).  The adapter's hidden opening rule prevents it; run in a
+    # child process so that a regression shows as a failed test, not a dead test run.
+    import subprocess
+    code = (
+        "from taian_titles.api import engine_for\n"
+        "from taian_titles import default_ruleset\n"
+        "engine = engine_for(default_ruleset())\n"
+        "for n in range(50):\n"
+        "    assert engine.run([{'t': 'title', 'ref': 'title:0', 'index': 0, 'level': 'junior',"
+        " 'digital': True, 'speciality': ''}], lambda *a: []) == []\n"
+        "print('ok')\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == "ok"
