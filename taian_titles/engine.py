@@ -17,7 +17,12 @@ in one place:
 * **Negation is staged**: a rule runs only after the marker fact of its stage is asserted,
   which happens when the previous stage has stopped firing, so that every fact a ``no``
   condition tests is already there (the loader checks that it comes from an earlier stage).
-* **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.
+* **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.  The engine
+  is given only the fields that conditions test, plus a key ``k`` that is unique in the
+  session (so no two facts are ever "identical", durable-rules issue 376); a firing's bindings
+  are the whole facts, looked up by that key.
+* **Fewer round trips**: facts that no rule of the current stage tests are asserted with the
+  next stage's marker instead of in a round of their own.
 * **Every session starts an action before it is deleted.**  Deleting a session in which no
   action was ever started frees an invalid pointer in the C core (a segfault, depending on the
   heap); a hidden rule ``opened__`` fires on the first stage marker, which is asserted in the
@@ -38,7 +43,7 @@ from typing import Any, Callable, Iterable
 
 import durable_rules_engine as _dre
 
-from .ruleset import STAGES, Ruleset, compile_rules
+from .ruleset import STAGES, Ref, Ruleset, compile_rules
 
 __all__ = ["Engine", "EngineError", "Firing"]
 
@@ -81,6 +86,22 @@ class Firing(tuple):  # type: ignore[type-arg]
 Action = Callable[[str, dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
 
 
+def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
+    """Per fact type, the fields that some condition tests or refers to."""
+    fields: dict[str, set[str]] = {"stage__": {"name"}}
+    for rule in ruleset.rules:
+        aliases = {c.alias: c.fact for c in rule.when if c.alias}
+        for cond in rule.when:
+            mine = fields.setdefault(cond.fact, set())
+            for test in cond.tests:
+                mine.add(test.field)
+                operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                for op in operands:
+                    if isinstance(op, Ref):
+                        fields.setdefault(aliases[op.alias], set()).add(op.field)
+    return {kind: frozenset(names) for kind, names in fields.items()}
+
+
 def _delete(handle: int) -> None:
     try:
         _dre.delete_ruleset(handle)
@@ -98,8 +119,12 @@ class Engine:
             _OPENED: {"all": [{"stage__": {"$and": [{"t": "stage__"}, {"name": STAGES[0]}]}}]},
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
-        # Only facts that some condition tests are asserted back into the engine.
-        self.consumed = frozenset(c.fact for r in ruleset.rules for c in r.when)
+        self.fields = _tested_fields(ruleset)
+        # Facts that a rule of this stage or an earlier one tests: the others wait for the next
+        # stage's marker batch (or, tested by no rule, are never asserted).
+        self.consumed_by_stage = [
+            frozenset(c.fact for r in ruleset.rules if STAGES.index(r.stage) <= n for c in r.when)
+            for n in range(len(STAGES))]
         self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
         with _LOCK:
             self._handle = _dre.create_ruleset(self.name, json.dumps(self.definition, ensure_ascii=False))
@@ -117,18 +142,22 @@ class Engine:
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
+            store: list[dict[str, Any]] = []
             try:
+                carry: list[dict[str, Any]] = list(facts)
                 for number, stage in enumerate(STAGES):
                     # A stage runs in rounds: what a round concludes is asserted as one batch,
                     # which may make further rules of the stage fire, until nothing new follows.
-                    # The first stage's marker comes last in the batch of input facts.
-                    pending: list[dict[str, Any]] = [{"t": "stage__", "name": stage}]
-                    if number == 0:
-                        pending = [*facts, *pending]
+                    # The stage's marker comes last in the batch of what earlier stages left.
+                    pending = [*carry, {"t": "stage__", "name": stage}]
+                    carry = []
+                    consumed = self.consumed_by_stage[number]
                     while pending:
-                        state = self._assert(sid, pending)
-                        pending = []
-                        self._drain(sid, state, action, firings, pending)
+                        state = self._assert(sid, pending, store)
+                        concluded: list[dict[str, Any]] = []
+                        self._drain(sid, state, action, firings, concluded, store)
+                        pending = [f for f in concluded if f["t"] in consumed]
+                        carry.extend(f for f in concluded if f["t"] not in consumed)
                 return firings
             finally:
                 self.live_sessions -= 1
@@ -137,9 +166,18 @@ class Engine:
                 except Exception:  # no state was created: nothing to delete
                     pass
 
-    def _assert(self, sid: str, facts: list[dict[str, Any]]) -> int:
-        stamped = [{**fact, "sid": sid} for fact in facts]
-        code, state = _dre.assert_facts(self._handle, json.dumps(stamped, ensure_ascii=False))
+    def _assert(self, sid: str, facts: list[dict[str, Any]], store: list[dict[str, Any]]) -> int:
+        """Assert facts as one batch.  The engine gets only the fields its conditions test, and
+        a key ``k`` into ``store``, where the whole fact waits for the rule that matches it."""
+        slim = []
+        fields = self.fields
+        for fact in facts:
+            kind = fact["t"]
+            entry = {f: fact[f] for f in fields.get(kind, ()) if f in fact}
+            entry.update(t=kind, k=len(store), sid=sid)
+            store.append(fact)
+            slim.append(entry)
+        code, state = _dre.assert_facts(self._handle, json.dumps(slim, ensure_ascii=False))
         if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
             raise EngineError(f"the engine did not handle a fact of session {sid}")
         # _OBSERVED: an identical fact is already known in this session; asserting it again
@@ -147,7 +185,7 @@ class Engine:
         return state
 
     def _drain(self, sid: str, state: int, action: Action, firings: list[Firing],
-               pending: list[dict[str, Any]]) -> None:
+               concluded: list[dict[str, Any]], store: list[dict[str, Any]]) -> None:
         started = _dre.start_action_for_state(self._handle, state)
         if not started:
             return
@@ -158,14 +196,14 @@ class Engine:
                 if rule_id == _OPENED:
                     message = _dre.complete_and_start_action(self._handle, state)
                     continue
-                bindings = {alias: fact for alias, fact in matched.items() if alias != "stage__"}
-                for fact in (*bindings.values(), matched.get("stage__", {"sid": sid})):
+                for fact in matched.values():
                     if fact.get("sid") != sid:
                         raise EngineError(f"rule {rule_id} matched a fact of session {fact.get('sid')!r} "
                                           f"in session {sid!r}")
-                concluded = tuple(action(rule_id, bindings))
-                firings.append(Firing(rule_id, bindings, concluded))
-                pending.extend(fact for fact in concluded if fact["t"] in self.consumed)
+                bindings = {alias: store[fact["k"]] for alias, fact in matched.items() if alias != "stage__"}
+                results = tuple(action(rule_id, bindings))
+                firings.append(Firing(rule_id, bindings, results))
+                concluded.extend(results)
             except BaseException:
                 _dre.abandon_action(self._handle, state)
                 raise

@@ -97,11 +97,27 @@ def test_the_callers_facts_are_never_mutated():
     assert facts == [{"t": "context", "as_of": "2025-06-01"}]
 
 
-def test_identical_facts_in_one_session_are_harmless():
+def test_identical_facts_are_distinct_to_the_engine_and_do_not_change_the_decision():
+    # durable-rules refuses a fact identical to one it holds (MessageObservedException).  The
+    # adapter keys every fact, so an input repeated by mistake is matched twice, harmlessly.
+    from taian_titles.decision import build_decision
+    from taian_titles.facts import applicant_facts
+    from taian_titles.exchange import applicant_from_dict
+    import datetime as dt
     ruleset = default_ruleset()
-    context = {"t": "context", "as_of": "2025-06-01"}
-    firings = engine_for(ruleset).run([context, dict(context)], action_for(ruleset))
-    assert [f.rule_id for f in firings].count("in-force") == 1
+    facts = applicant_facts(applicant_from_dict(GOOD), dt.date(2025, 6, 1), 3)
+    once = engine_for(ruleset).run(facts, action_for(ruleset))
+    twice = engine_for(ruleset).run(facts + [dict(f) for f in facts], action_for(ruleset))
+    assert [f.rule_id for f in twice].count("in-force") == 2
+    day = dt.date(2025, 6, 1)
+    assert build_decision("A", day, twice, ruleset) == build_decision("A", day, once, ruleset)
+
+
+def test_the_engine_is_given_only_the_fields_its_conditions_test():
+    engine = engine_for(default_ruleset())
+    assert engine.fields["certificate"] == {"programme", "revoked", "issued_on"}
+    assert "accumulated_zh" not in engine.fields["work_time"]  # explanation text stays in Python
+    assert "direction" in engine.fields["held_certificate"]  # compared with work_time.direction
 
 
 def test_four_threads_give_the_sequential_results():
