@@ -10,7 +10,7 @@ import attrs
 
 from .decision import Decision, build_decision, conclude
 from .engine import Engine, Firing
-from .errors import InputError
+from .errors import InputError, Problem
 from .exchange import applicant_from_dict, parse_as_of
 from .facts import applicant_facts
 from .model import Applicant
@@ -65,14 +65,26 @@ def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str 
 def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
                   as_of: _dt.date | str | None = None,
                   ruleset: Ruleset | None = None) -> Iterator[Decision | BatchError]:
-    """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on."""
+    """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on.
+
+    Bad input gives its problems; any other failure of one record (a fault of the library or
+    of an edited ruleset) gives a ``$: internal error ...`` entry, and the batch still goes on.
+    """
     ruleset = ruleset or default_ruleset()
     day = parse_as_of(as_of)
     for index, record in enumerate(applicants):
         try:
             yield evaluate(record, as_of=day, ruleset=ruleset)
         except InputError as exc:
-            record_id = exc.record_id
-            if record_id is None and isinstance(record, Mapping) and isinstance(record.get("id"), str):
-                record_id = record["id"]
-            yield BatchError(index, record_id, exc)
+            yield BatchError(index, exc.record_id or _record_id(record), exc)
+        except Exception as exc:  # one record's failure never stops the batch
+            error = InputError([Problem("$", f"internal error: {type(exc).__name__}: {exc}")])
+            yield BatchError(index, _record_id(record), error)
+
+
+def _record_id(record: Any) -> str | None:
+    if isinstance(record, Applicant):
+        return record.id
+    if isinstance(record, Mapping) and isinstance(record.get("id"), str):
+        return record["id"]
+    return None

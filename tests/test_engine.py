@@ -203,3 +203,25 @@ def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, child.stderr[-2000:]
     assert child.stdout.strip() == "ok"
+
+
+def test_a_batch_goes_on_after_bad_input_and_after_an_internal_failure(monkeypatch):
+    import taian_titles.api as api
+    real = api.build_decision
+
+    def flaky(applicant_id, *args):
+        if applicant_id == "applicant-2":
+            raise RuntimeError("simulated fault")
+        return real(applicant_id, *args)
+
+    monkeypatch.setattr(api, "build_decision", flaky)
+    records = [applicant_n(0), {"id": "bad", "certificates": "x"}, applicant_n(2), [1, 2], applicant_n(4)]
+    results = list(evaluate_many(iter(records)))
+    assert [type(r).__name__ for r in results] == ["Decision", "BatchError", "BatchError", "BatchError", "Decision"]
+    assert results[1].to_dict() == {"id": "bad", "error": {
+        "path": "certificates", "message": "certificates: expected an array, got a string",
+        "problems": [{"path": "certificates", "message": "expected an array, got a string"}]}}
+    assert results[2].id == "applicant-2" and "simulated fault" in results[2].error.problems[0].message
+    assert results[3].id is None and results[3].error.path == "$"
+    assert [r.index for r in results if not hasattr(r, "outcomes")] == [1, 2, 3]
+    assert [r.id for r in results if hasattr(r, "outcomes")] == ["applicant-0", "applicant-4"]
