@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable
 
 import durable_rules_engine as _dre
 
-from .ruleset import STAGES, Ref, Ruleset, compile_rules
+from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules
 
 __all__ = ["Engine", "EngineError", "Firing"]
 
@@ -102,6 +102,32 @@ def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
     return {kind: frozenset(names) for kind, names in fields.items()}
 
 
+def _wanted(ruleset: Ruleset) -> dict[str, Any]:
+    """Per derived fact type: True, or (field, values) when every condition on the type demands
+    that field equal one of a few literals (``outcome where code == '...'``)."""
+    wanted: dict[str, Any] = {}
+    by_type: dict[str, list[Any]] = {}
+    for rule in ruleset.rules:
+        for cond in rule.when:
+            by_type.setdefault(cond.fact, []).append(cond)
+    for kind, conds in by_type.items():
+        keys = None
+        for cond in conds:
+            literal = {(t.field, t.operand.value) for t in cond.tests
+                       if t.op == "==" and isinstance(t.operand, Literal)}
+            fields = {f for f, _ in literal}
+            keys = fields if keys is None else keys & fields
+        wanted[kind] = True
+        if keys:
+            field = sorted(keys)[0]
+            values = set()
+            for cond in conds:
+                values |= {t.operand.value for t in cond.tests
+                           if t.field == field and t.op == "==" and isinstance(t.operand, Literal)}
+            wanted[kind] = (field, frozenset(values))
+    return wanted
+
+
 def _delete(handle: int) -> None:
     try:
         _dre.delete_ruleset(handle)
@@ -120,6 +146,7 @@ class Engine:
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
         self.fields = _tested_fields(ruleset)
+        self.wanted = _wanted(ruleset)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
         self.consumed_by_stage = [
@@ -156,8 +183,9 @@ class Engine:
                         state = self._assert(sid, pending, store)
                         concluded: list[dict[str, Any]] = []
                         self._drain(sid, state, action, firings, concluded, store)
-                        pending = [f for f in concluded if f["t"] in consumed]
-                        carry.extend(f for f in concluded if f["t"] not in consumed)
+                        wanted = [f for f in concluded if self._wanted(f)]
+                        pending = [f for f in wanted if f["t"] in consumed]
+                        carry.extend(f for f in wanted if f["t"] not in consumed)
                 return firings
             finally:
                 self.live_sessions -= 1
@@ -165,6 +193,14 @@ class Engine:
                     _dre.delete_state(self._handle, sid)
                 except Exception:  # no state was created: nothing to delete
                     pass
+
+    def _wanted(self, fact: dict[str, Any]) -> bool:
+        """Whether some condition could match the fact (the others are never asserted)."""
+        want = self.wanted.get(fact["t"], False)
+        if want is True or want is False:
+            return want
+        field, values = want
+        return fact.get(field) in values
 
     def _assert(self, sid: str, facts: list[dict[str, Any]], store: list[dict[str, Any]]) -> int:
         """Assert facts as one batch.  The engine gets only the fields its conditions test, and

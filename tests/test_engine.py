@@ -118,6 +118,12 @@ def test_the_engine_is_given_only_the_fields_its_conditions_test():
     assert engine.fields["certificate"] == {"programme", "revoked", "issued_on"}
     assert "accumulated_zh" not in engine.fields["work_time"]  # explanation text stays in Python
     assert "direction" in engine.fields["held_certificate"]  # compared with work_time.direction
+    # Outcomes are asserted back only when a summary rule tests their code; notes never are.
+    assert engine.wanted["outcome"] == ("code", {"recognize_intermediate_title", "recognize_junior_title",
+                                                 "apply_intermediate_title", "skilled_may_apply_title"})
+    assert not engine._wanted({"t": "note", "code": "certificate_revoked"})
+    assert not engine._wanted({"t": "outcome", "code": "technical_may_apply_skill_level"})
+    assert engine._wanted({"t": "outcome", "code": "recognize_junior_title"})
 
 
 def test_four_threads_give_the_sequential_results():
