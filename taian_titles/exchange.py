@@ -105,14 +105,16 @@ def _strict_bool(value: Any, _type: Any = bool) -> bool:
 
 
 def _labelled(value: Any, type_: type[Labelled]) -> Labelled:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_json_type(value)}; allowed: {type_.allowed()}")
     return type_.parse(value)
 
 
 _RECORDS = (Certificate, WorkPeriod, SkillLevelRecord, Title, Achievement, Applicant, Candidate,
             RecommendationList)
 # Fields that must be non-empty strings (identity fields).
-_NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Candidate, "id"), (RecommendationList, "unit"),
-              (Achievement, "description")}
+_NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Certificate, "programme"), (Candidate, "id"),
+              (RecommendationList, "unit"), (Achievement, "description")}
 
 
 def _make_converter(detailed: bool = True) -> cattrs.Converter:

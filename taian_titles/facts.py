@@ -68,9 +68,9 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
         groups.setdefault((w.kind.code, w.direction), []).append(i)
     for (kind, direction), indices in sorted(groups.items()):
         fact = _work_time(applicant, indices, as_of, required_years)
-        if fact is not None:
-            fact.update(kind=kind, direction=direction)
-            facts.append(fact)
+        fact.update(kind=kind, direction=direction)
+        facts.append(fact)
+        if fact["covered_days"]:
             # The day the merged work time reaches its Nth anniversary (decision 6): a fact of
             # its own, so that a rule can compare it with the last day worked.
             facts.append({"t": "work_anniversary", "kind": kind, "direction": direction,
@@ -90,13 +90,25 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
     return facts
 
 
-def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date,
-               years: int) -> dict[str, Any] | None:
-    """Merged work time of one (kind, direction), as decision 6 counts it; None if no day is covered."""
+def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years: int) -> dict[str, Any]:
+    """Merged work time of one (kind, direction), as decision 6 counts it.
+
+    When every period starts after ``as_of`` no day is covered yet (``covered_days`` 0), but
+    ``eligible_on`` still says when the recorded work would meet the years."""
     periods = [(applicant.work_periods[i].start, applicant.work_periods[i].end) for i in indices]
     summary = worktime.summarise(periods, as_of, years)
     if summary is None:
-        return None
+        eligible = worktime.eligible_on(periods, as_of, years)
+        nothing = worktime.Duration(0, 0, 0)
+        missing = worktime.Duration(years, 0, 0)
+        return {
+            "t": "work_time", "refs": [f"work_period:{i}" for i in indices], "covered_days": 0,
+            "first_day": min(start for start, _ in periods).isoformat(), "last_day": "",
+            "virtual_start": "", "anniversary": "", "years": years,
+            "eligible_on": eligible.isoformat() if eligible else "",
+            "accumulated_zh": nothing.zh(), "accumulated_en": nothing.en(),
+            "shortfall_zh": missing.zh(), "shortfall_en": missing.en(),
+        }
     return {
         "t": "work_time",
         "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= as_of],

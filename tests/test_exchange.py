@@ -203,3 +203,10 @@ def test_the_model_refuses_the_same_invariants_when_built_in_python():
     with pytest.raises(ValueError, match="not one of"):
         Certificate("N-1", "digital_technology_engineer", "training", "junior", "火星", dt.date(2024, 1, 1))
     assert Applicant("x").certificates == ()
+
+
+def test_null_and_empty_values_are_named_in_json_terms():
+    problems = problems_of(with_change(["certificates", 0, "level"], None))
+    assert problems == {"certificates[0].level": "expected a string, got null; allowed: junior, intermediate, senior"}
+    problems = problems_of(with_change(["certificates", 0, "programme"], ""))
+    assert problems == {"certificates[0].programme": "must be a non-empty string"}

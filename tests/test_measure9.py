@@ -261,3 +261,17 @@ def test_every_rule_cites_a_clause_whose_verbatim_text_is_in_the_source_document
             assert clause["zh"] in text, cid
     for rule in rs.rules:
         assert all(c in rs.clauses for c in rule.clauses), rule.id
+
+
+def test_m9_2d_work_that_starts_after_the_evaluation_date_still_says_when_it_will_be_met():
+    # Found by the invariant suite: no day of the speciality is covered yet, but the recorded
+    # work, if it goes on, meets the three years on its third anniversary.
+    d = evaluate(applicant(certificates=[certificate("T2", "training", "intermediate")],
+                           work_periods=[work("2025-06-02")]))
+    (not_met,) = d.not_met
+    assert not_met.eligible_on == dt.date(2028, 6, 2)
+    assert not_met.basis == ("certificate:T2", "work_period:0")
+    assert "2025-06-02" in not_met.explanation.zh and "2028-06-02" in not_met.explanation.en
+    assert "apply_intermediate_title" in codes(applicant(as_of="2028-06-02",
+                                                         certificates=[certificate("T2", "training", "intermediate")],
+                                                         work_periods=[work("2025-06-02")]))
