@@ -10,8 +10,9 @@ what is not met and from when, the highest recognised title and the notes.
 from __future__ import annotations
 
 import datetime as _dt
+import weakref
 from fractions import Fraction
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
@@ -135,30 +136,61 @@ def _operand_value(op: Any, bindings: Mapping[str, Mapping[str, Any]], ruleset: 
 
 def conclude(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> list[dict[str, Any]]:
     """The facts a rule's ``then`` concludes from one match (the engine's action)."""
+    actions = _ACTIONS.get(ruleset)
+    if actions is None:
+        actions = _ACTIONS[ruleset] = {r.id: _compile_action(r, ruleset) for r in ruleset.rules}
+    return actions[rule.id](bindings)
+
+
+_ACTIONS: "weakref.WeakKeyDictionary[Ruleset, dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _compile_action(rule: Rule, ruleset: Ruleset) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
+    """A rule's ``then`` as a function of the bindings, its constants resolved once."""
     then = rule.then
-    basis: list[str] = []
-    for alias in then.basis:
-        for ref in basis_of(bindings[alias]):
-            if ref not in basis:
-                basis.append(ref)
+    aliases = then.basis
+
+    def basis(bindings: Mapping[str, Any]) -> list[str]:
+        out: list[str] = []
+        for alias in aliases:
+            for ref in basis_of(bindings[alias]):
+                if ref not in out:
+                    out.append(ref)
+        return out
+
     if then.kind == "derive":
-        fact = {k: v for k, v in bindings[then.copy].items() if k != "sid"} if then.copy else {}
-        fact.update({k: _operand_value(v, bindings, ruleset) for k, v in then.set})
-        fact.update(t=then.target, rule=rule.id, basis=basis)
+        constants = {k: _operand_value(v, {}, ruleset) for k, v in then.set if not isinstance(v, Ref)}
+        refs = [(k, v.alias, v.field) for k, v in then.set if isinstance(v, Ref)]
+        copy, target, rule_id = then.copy, then.target, rule.id
+
+        def derive(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
+            fact = dict(bindings[copy]) if copy else {}
+            fact.update(constants)
+            for key, alias, field in refs:
+                fact[key] = bindings[alias][field]
+            fact["t"], fact["rule"], fact["basis"] = target, rule_id, basis(bindings)
+            return [fact]
+
+        return derive
+    head: dict[str, Any] = {"t": then.kind, "rule": rule.id, "clause": rule.clause}
+    head["level" if then.kind == "highest_title" else "code"] = then.target
+    eligible = then.eligible_on
+
+    def conclusion(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
+        fact = {**head, "basis": basis(bindings)}
+        if then.kind == "not_met":
+            fact["eligible_on"] = _operand_value(eligible, bindings, ruleset) if eligible else ""
         return [fact]
-    fact = {"t": then.kind, "rule": rule.id, "clause": rule.clause, "basis": basis}
-    if then.kind == "highest_title":
-        fact["level"] = then.target
-    else:
-        fact["code"] = then.target
-    if then.kind == "not_met":
-        fact["eligible_on"] = _operand_value(then.eligible_on, bindings, ruleset) if then.eligible_on else ""
-    return [fact]
+
+    return conclusion
 
 
 # --------------------------------------------------------------------------- explanations
 
 def _display(value: Any, lang: str) -> str:
+    if type(value) is str:  # the common case first
+        return label(value, lang) or value
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     if isinstance(value, (SkillLevel, Level)):
@@ -177,16 +209,35 @@ def _display(value: Any, lang: str) -> str:
 
 def render(template: str, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset, lang: str) -> str:
     """Fill ``{alias.field}`` and ``{$parameter}`` placeholders, codes shown by their names."""
-    out = []
+    key = (template, lang)
+    cache = _TEMPLATES.get(ruleset)
+    if cache is None:
+        cache = _TEMPLATES[ruleset] = {}
+    parts = cache.get(key)
+    if parts is None:
+        parts = cache[key] = _compile_template(template, ruleset, lang)
+    return "".join(part if type(part) is str else _display(bindings[part[0]][part[1]], lang)
+                   for part in parts)
+
+
+_TEMPLATES: "weakref.WeakKeyDictionary[Ruleset, dict[tuple[str, str], list[Any]]]" = weakref.WeakKeyDictionary()
+
+
+def _compile_template(template: str, ruleset: Ruleset, lang: str) -> list[Any]:
+    """Literal text and parameters rendered once; ``(alias, field)`` pairs left to fill in."""
+    parts: list[Any] = []
     for part in template_parts(template):
-        if isinstance(part, str):
-            out.append(part)
-        elif isinstance(part, Param):
+        if isinstance(part, Param):
             raw = ruleset.parameters[part.name]["value"]
-            out.append(_display(raw.rank if part.attr == "rank" else raw, lang))
+            part = _display(raw.rank if part.attr == "rank" else raw, lang)
+        if isinstance(part, str):
+            if parts and type(parts[-1]) is str:
+                parts[-1] += part
+            else:
+                parts.append(part)
         else:
-            out.append(_display(bindings[part.alias][part.field], lang))
-    return "".join(out)
+            parts.append((part.alias, part.field))
+    return parts
 
 
 def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
@@ -213,7 +264,7 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
 
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
-    order = {r.id: i for i, r in enumerate(ruleset.rules)}
+    order = ruleset.order
     grouped: dict[tuple[str, str], list[tuple[Rule, Mapping[str, Any], list[str]]]] = {}
     highest: Level | None = None
     for firing in firings:

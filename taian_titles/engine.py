@@ -42,6 +42,7 @@ import weakref
 from typing import Any, Callable, Iterable
 
 import durable_rules_engine as _dre
+import orjson
 
 from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules
 
@@ -210,10 +211,10 @@ class Engine:
         for fact in facts:
             kind = fact["t"]
             entry = {f: fact[f] for f in fields.get(kind, ()) if f in fact}
-            entry.update(t=kind, k=len(store), sid=sid)
+            entry["t"], entry["k"], entry["sid"] = kind, len(store), sid
             store.append(fact)
             slim.append(entry)
-        code, state = _dre.assert_facts(self._handle, json.dumps(slim, ensure_ascii=False))
+        code, state = _dre.assert_facts(self._handle, orjson.dumps(slim).decode())
         if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
             raise EngineError(f"the engine did not handle a fact of session {sid}")
         # _OBSERVED: an identical fact is already known in this session; asserting it again
@@ -228,15 +229,17 @@ class Engine:
         message = started[1]
         while message:
             try:
-                (rule_id, matched), = json.loads(message).items()
+                (rule_id, matched), = orjson.loads(message).items()
                 if rule_id == _OPENED:
                     message = _dre.complete_and_start_action(self._handle, state)
                     continue
-                for fact in matched.values():
+                bindings = {}
+                for alias, fact in matched.items():
                     if fact.get("sid") != sid:
                         raise EngineError(f"rule {rule_id} matched a fact of session {fact.get('sid')!r} "
                                           f"in session {sid!r}")
-                bindings = {alias: store[fact["k"]] for alias, fact in matched.items() if alias != "stage__"}
+                    if alias != "stage__":
+                        bindings[alias] = store[fact["k"]]
                 results = tuple(action(rule_id, bindings))
                 firings.append(Firing(rule_id, bindings, results))
                 concluded.extend(results)

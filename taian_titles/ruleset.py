@@ -126,9 +126,11 @@ class Ruleset:
     outcomes: Mapping[str, Mapping[str, str]]
     rules: tuple[Rule, ...]
     _index: dict[str, Rule] = attrs.field(init=False, repr=False)
+    order: dict[str, int] = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_index", {r.id: r for r in self.rules})
+        object.__setattr__(self, "order", {r.id: n for n, r in enumerate(self.rules)})
 
     def param(self, name: str) -> Any:
         """A parameter's value, typed (dates as ``date``, shares as ``Fraction``)."""
