@@ -209,12 +209,19 @@ class Reference:
             if w.kind is _PT:
                 groups.setdefault(w.direction, []).append(i)
         work: dict[str, _WorkTime] = {}
+        not_started: dict[str, dict[str, Any]] = {}  # directions whose work all starts after as_of
         for direction, indices in groups.items():
             periods = [(applicant.work_periods[i].start, applicant.work_periods[i].end) for i in indices]
             spans = worktime.merge(periods, day)
             if spans:
                 refs = [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= day]
                 work[direction] = _WorkTime(direction, periods, refs, spans, day, self.required_years)
+            else:
+                eligible = worktime.eligible_on(periods, day, self.required_years)
+                not_started[direction] = {
+                    "refs": [f"work_period:{i}" for i in indices],
+                    "first_day": min(p[0] for p in periods).isoformat(),
+                    "eligible_on": eligible.isoformat() if eligible else ""}
 
         skilled: list[tuple[int, dict[str, Any], list[str]]] = []  # digital skill levels held
         for i, s in enumerate(applicant.skill_levels):
@@ -275,7 +282,11 @@ class Reference:
         if "M9-2d" not in rules:
             for c, cert, basis in intermediate_training:
                 w = work.get(c.direction)
-                if w is None:
+                if w is None and c.direction in not_started:
+                    future = not_started[c.direction]
+                    fire(("M9-2d-not-met-work-not-started", {"cert": cert, "w": future},
+                          _merge_refs(basis, future["refs"])))
+                elif w is None:
                     fire(("M9-2d-not-met-no-work", {"cert": cert}, basis))
                 elif not w.met():
                     fields = w.fields()
