@@ -57,6 +57,11 @@ class Labelled(enum.Enum):
     def code(self) -> str:
         return self.value
 
+    @property
+    def rank(self) -> int:
+        """Place in the declared order, from 1 (初级; 学徒工 … 8 首席技师)."""
+        return list(type(self)).index(self) + 1
+
     @classmethod
     def parse(cls, text: Any) -> "Labelled":
         """Accept the code, the Chinese name or the English name (case-insensitive)."""
@@ -103,10 +108,6 @@ class Level(Labelled):
     intermediate = ("intermediate", "中级", "intermediate")
     senior = ("senior", "高级", "senior")
 
-    @property
-    def rank(self) -> int:
-        return list(type(self)).index(self) + 1
-
 
 class WorkKind(Labelled):
     professional_technical = ("professional_technical", "专业技术工作", "professional-technical work")
@@ -124,11 +125,6 @@ class SkillLevel(Labelled):
     senior_technician = ("senior_technician", "高级技师", "senior technician")
     special_technician = ("special_technician", "特级技师", "special technician")
     chief_technician = ("chief_technician", "首席技师", "chief technician")
-
-    @property
-    def rank(self) -> int:
-        """1 (学徒工) to 8 (首席技师)."""
-        return list(type(self)).index(self) + 1
 
     @property
     def is_high_skilled(self) -> bool:
