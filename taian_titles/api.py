@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 import attrs
 
-from .decision import Decision, build_decision, conclude
+from .decision import Decision, actions_of, build_decision
 from .engine import Engine, Firing
 from .errors import InputError, Problem
 from .exchange import applicant_from_dict, parse_as_of
@@ -43,8 +43,8 @@ class BatchError:
 
 def run_rules(ruleset: Ruleset, facts: list[dict[str, Any]]) -> list[Firing]:
     """Run the ruleset's rules on one set of facts; each firing concludes what its ``then`` says."""
-    return engine_for(ruleset).run(facts, lambda rule_id, bindings: conclude(ruleset.rule(rule_id),
-                                                                              bindings, ruleset))
+    actions = actions_of(ruleset)
+    return engine_for(ruleset).run(facts, lambda rule_id, bindings: actions[rule_id](bindings))
 
 
 def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,

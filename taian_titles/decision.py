@@ -136,10 +136,15 @@ def _operand_value(op: Any, bindings: Mapping[str, Mapping[str, Any]], ruleset: 
 
 def conclude(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> list[dict[str, Any]]:
     """The facts a rule's ``then`` concludes from one match (the engine's action)."""
+    return actions_of(ruleset)[rule.id](bindings)
+
+
+def actions_of(ruleset: Ruleset) -> dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]]:
+    """Every rule's ``then`` compiled to a function of its bindings, once per ruleset."""
     actions = _ACTIONS.get(ruleset)
     if actions is None:
         actions = _ACTIONS[ruleset] = {r.id: _compile_action(r, ruleset) for r in ruleset.rules}
-    return actions[rule.id](bindings)
+    return actions
 
 
 _ACTIONS: "weakref.WeakKeyDictionary[Ruleset, dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]]]" = (
@@ -241,8 +246,20 @@ def _compile_template(template: str, ruleset: Ruleset, lang: str) -> list[Any]:
 
 
 def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
-    assert rule.explain is not None
-    return Explanation(*(render(rule.explain[lang], bindings, ruleset, lang) for lang in LANGS))
+    """A rule's explanation of one firing, in Chinese and English."""
+    templates = _EXPLAINERS.get(ruleset)
+    if templates is None:
+        templates = _EXPLAINERS[ruleset] = {
+            r.id: tuple(_compile_template(r.explain[lang], ruleset, lang) for lang in LANGS)
+            for r in ruleset.rules if r.explain}
+    zh, en = templates[rule.id]
+    return Explanation(
+        "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "zh") for p in zh),
+        "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "en") for p in en))
+
+
+_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, tuple[list[Any], list[Any]]]]" = (
+    weakref.WeakKeyDictionary())
 
 
 def join_explanations(explanations: Iterable[Explanation]) -> Explanation:

@@ -241,7 +241,7 @@ class Engine:
                     if alias != "stage__":
                         bindings[alias] = store[fact["k"]]
                 results = tuple(action(rule_id, bindings))
-                firings.append(Firing(rule_id, bindings, results))
+                firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                 concluded.extend(results)
             except BaseException:
                 _dre.abandon_action(self._handle, state)

@@ -576,10 +576,18 @@ def param_value(ruleset_params: Mapping[str, Mapping[str, Any]], op: Param) -> A
 # --------------------------------------------------------------------------- compilation
 
 def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
-    """durable-rules definitions of every rule, each gated by its stage's marker fact."""
+    """durable-rules definitions of every rule.
+
+    A rule with a ``no`` condition is gated by its stage's marker fact, so that it is matched
+    only once every fact it negates has been asserted.  A rule of positive conditions only needs
+    no gate (what it concludes cannot be undone by a later fact), and leaving the gate out saves
+    the engine a join node per rule, which it allocates and clears for every session.
+    """
     definition: dict[str, Any] = {}
     for r in ruleset.rules:
-        terms: list[dict[str, Any]] = [{"stage__": {"$and": [{"t": "stage__"}, {"name": r.stage}]}}]
+        terms: list[dict[str, Any]] = []
+        if any(cond.negated for cond in r.when):
+            terms.append({"stage__": {"$and": [{"t": "stage__"}, {"name": r.stage}]}})
         for n, cond in enumerate(r.when):
             expr = [{"t": cond.fact}] + [_compile_test(t, ruleset) for t in cond.tests]
             body = expr[0] if len(expr) == 1 else {"$and": expr}
