@@ -129,11 +129,12 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
     return wanted
 
 
-def _delete(handle: int) -> None:
-    try:
-        _dre.delete_ruleset(handle)
-    except Exception:  # pragma: no cover - interpreter shutdown
-        pass
+def _delete_all(handles: dict[Any, int]) -> None:
+    for handle in handles.values():
+        try:
+            _dre.delete_ruleset(handle)
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
 
 
 class Engine:
@@ -154,11 +155,40 @@ class Engine:
             frozenset(c.fact for r in ruleset.rules if STAGES.index(r.stage) <= n for c in r.when)
             for n in range(len(STAGES))]
         self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
-        with _LOCK:
-            self._handle = _dre.create_ruleset(self.name, json.dumps(self.definition, ensure_ascii=False))
-        self._finalizer = weakref.finalize(self, _delete, self._handle)
+        # One compiled durable ruleset per set of input fact types: only the rules those facts
+        # can reach (the core allocates and clears every join node of a ruleset per session).
+        self._handles: dict[frozenset[str], int] = {}
+        self._finalizer = weakref.finalize(self, _delete_all, self._handles)
+        self._handle = self._handle_for(None)
         self.live_sessions = 0
         self.last_sid: str | None = None
+        self.last_handle: int | None = None
+
+    def _handle_for(self, input_types: frozenset[str] | None) -> int:
+        """The compiled ruleset for sessions whose input facts have these types (None: all rules)."""
+        handle = self._handles.get(input_types)  # type: ignore[arg-type]
+        if handle is None:
+            definition = self.definition if input_types is None else self._reachable(input_types)
+            name = f"{self.name}#{len(self._handles)}"
+            with _LOCK:
+                handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+            self._handles[input_types] = handle  # type: ignore[index]
+        return handle
+
+    def _reachable(self, input_types: frozenset[str]) -> dict[str, Any]:
+        """The rules whose positive conditions the input facts, or what rules derive from them,
+        can satisfy; a rule out of reach could never fire."""
+        have = set(input_types) | {"stage__"}
+        rules: dict[str, Any] = {}
+        changed = True
+        while changed:
+            changed = False
+            for rule in self.ruleset.rules:
+                if rule.id not in rules and all(c.fact in have for c in rule.when if not c.negated):
+                    rules[rule.id] = self.definition[rule.id]
+                    have.add(rule.then.target if rule.then.kind == "derive" else rule.then.kind)
+                    changed = True
+        return {**rules, _OPENED: self.definition[_OPENED], _CATCH_ALL: self.definition[_CATCH_ALL]}
 
     def run(self, facts: list[dict[str, Any]], action: Action) -> list[Firing]:
         """Assert ``facts``, run every stage to quiescence and return the firings in order.
@@ -167,6 +197,7 @@ class Engine:
         concludes, which are asserted in the same session (and may make other rules fire).
         """
         with _LOCK:
+            handle = self.last_handle = self._handle_for(frozenset(fact["t"] for fact in facts))
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
@@ -181,9 +212,9 @@ class Engine:
                     carry = []
                     consumed = self.consumed_by_stage[number]
                     while pending:
-                        state = self._assert(sid, pending, store)
+                        state = self._assert(handle, sid, pending, store)
                         concluded: list[dict[str, Any]] = []
-                        self._drain(sid, state, action, firings, concluded, store)
+                        self._drain(handle, sid, state, action, firings, concluded, store)
                         wanted = [f for f in concluded if self._wanted(f)]
                         pending = [f for f in wanted if f["t"] in consumed]
                         carry.extend(f for f in wanted if f["t"] not in consumed)
@@ -191,7 +222,7 @@ class Engine:
             finally:
                 self.live_sessions -= 1
                 try:
-                    _dre.delete_state(self._handle, sid)
+                    _dre.delete_state(handle, sid)
                 except Exception:  # no state was created: nothing to delete
                     pass
 
@@ -203,7 +234,7 @@ class Engine:
         field, values = want
         return fact.get(field) in values
 
-    def _assert(self, sid: str, facts: list[dict[str, Any]], store: list[dict[str, Any]]) -> int:
+    def _assert(self, handle: int, sid: str, facts: list[dict[str, Any]], store: list[dict[str, Any]]) -> int:
         """Assert facts as one batch.  The engine gets only the fields its conditions test, and
         a key ``k`` into ``store``, where the whole fact waits for the rule that matches it."""
         slim = []
@@ -214,16 +245,16 @@ class Engine:
             entry["t"], entry["k"], entry["sid"] = kind, len(store), sid
             store.append(fact)
             slim.append(entry)
-        code, state = _dre.assert_facts(self._handle, orjson.dumps(slim).decode())
+        code, state = _dre.assert_facts(handle, orjson.dumps(slim).decode())
         if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
             raise EngineError(f"the engine did not handle a fact of session {sid}")
         # _OBSERVED: an identical fact is already known in this session; asserting it again
         # concludes nothing new, so it is skipped (durable-rules issue 376).
         return state
 
-    def _drain(self, sid: str, state: int, action: Action, firings: list[Firing],
+    def _drain(self, handle: int, sid: str, state: int, action: Action, firings: list[Firing],
                concluded: list[dict[str, Any]], store: list[dict[str, Any]]) -> None:
-        started = _dre.start_action_for_state(self._handle, state)
+        started = _dre.start_action_for_state(handle, state)
         if not started:
             return
         message = started[1]
@@ -231,7 +262,7 @@ class Engine:
             try:
                 (rule_id, matched), = orjson.loads(message).items()
                 if rule_id == _OPENED:
-                    message = _dre.complete_and_start_action(self._handle, state)
+                    message = _dre.complete_and_start_action(handle, state)
                     continue
                 bindings = {}
                 for alias, fact in matched.items():
@@ -244,10 +275,10 @@ class Engine:
                 firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                 concluded.extend(results)
             except BaseException:
-                _dre.abandon_action(self._handle, state)
+                _dre.abandon_action(handle, state)
                 raise
-            message = _dre.complete_and_start_action(self._handle, state)
+            message = _dre.complete_and_start_action(handle, state)
 
-    def session_facts(self, sid: str) -> list[dict[str, Any]]:
+    def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
         """The facts of a live session (for tests of the adapter)."""
-        return json.loads(_dre.get_facts(self._handle, sid))
+        return json.loads(_dre.get_facts(self._handle if handle is None else handle, sid))

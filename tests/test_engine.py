@@ -52,7 +52,7 @@ def test_every_evaluation_deletes_its_session_so_the_1024_session_limit_is_never
     assert len(results) == 2500 and engine.live_sessions == 0
     # the session of the last evaluation is gone
     with pytest.raises(Exception, match="309"):  # durable's "no such state"
-        engine.session_facts(engine.last_sid)
+        engine.session_facts(engine.last_sid, engine.last_handle)
 
 
 def test_colliding_applicant_ids_never_share_facts():
@@ -70,7 +70,8 @@ def test_a_fact_of_another_session_is_detected_and_refused(monkeypatch):
     engine = Engine(ruleset)
     # Leave a fact behind under one sid, then evaluate under a colliding sid: the C core
     # returns the stranger's fact, and the adapter refuses it instead of using it.
-    _dre.assert_fact(engine._handle, '{"sid": "applicant-7358", "t": "context", "as_of": "2025-06-01"}')
+    handle = engine._handle_for(frozenset({"context"}))
+    _dre.assert_fact(handle, '{"sid": "applicant-7358", "t": "context", "as_of": "2025-06-01"}')
     monkeypatch.setattr(engine_module, "_SIDS", iter(["applicant-976230"]))
     with pytest.raises(EngineError, match="applicant-7358"):
         engine.run([{"t": "context", "as_of": "2025-06-01"}], action_for(ruleset))
@@ -231,3 +232,14 @@ def test_a_batch_goes_on_after_bad_input_and_after_an_internal_failure(monkeypat
     assert results[3].id is None and results[3].error.path == "$"
     assert [r.index for r in results if not hasattr(r, "outcomes")] == [1, 2, 3]
     assert [r.id for r in results if hasattr(r, "outcomes")] == ["applicant-0", "applicant-4"]
+
+
+def test_a_session_gets_only_the_rules_its_facts_can_reach():
+    engine = Engine(default_ruleset())
+    applicant_rules = engine._reachable(frozenset({"context", "certificate"}))
+    assert "held-certificate" in applicant_rules and "M9-2a-junior" in applicant_rules
+    assert "M9-4-met" not in applicant_rules  # needs a recommendation list
+    assert "M9-1" not in applicant_rules  # needs an achievement
+    assert "held-skill-level" not in applicant_rules
+    everything = engine._reachable(frozenset(f for f in engine.fields if f != "stage__"))
+    assert set(everything) == set(engine.definition)
