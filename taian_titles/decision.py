@@ -245,21 +245,38 @@ def _compile_template(template: str, ruleset: Ruleset, lang: str) -> list[Any]:
     return parts
 
 
-def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Explanation:
-    """A rule's explanation of one firing, in Chinese and English."""
+def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset,
+            memo: dict[Any, Explanation] | None = None) -> Explanation:
+    """A rule's explanation of one firing, in Chinese and English.
+
+    With ``memo``, firings of one rule that fill its placeholders with the same values share
+    one rendering (M9-3b fires once per reason the applicant is a digital technical talent).
+    """
     templates = _EXPLAINERS.get(ruleset)
     if templates is None:
-        templates = _EXPLAINERS[ruleset] = {
-            r.id: tuple(_compile_template(r.explain[lang], ruleset, lang) for lang in LANGS)
-            for r in ruleset.rules if r.explain}
-    zh, en = templates[rule.id]
+        templates = _EXPLAINERS[ruleset] = {r.id: _compile_explainer(r, ruleset) for r in ruleset.rules
+                                            if r.explain}
+    zh, en, slots = templates[rule.id]
+    if memo is not None:
+        key = (rule.id, *(bindings[alias][field] for alias, field in slots))
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = explain(rule, bindings, ruleset)
+        return found
     return Explanation(
         "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "zh") for p in zh),
         "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "en") for p in en))
 
 
-_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, tuple[list[Any], list[Any]]]]" = (
+_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, tuple[list[Any], list[Any], tuple[Any, ...]]]]" = (
     weakref.WeakKeyDictionary())
+
+
+def _compile_explainer(rule: Rule, ruleset: Ruleset) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
+    assert rule.explain is not None
+    zh, en = (_compile_template(rule.explain[lang], ruleset, lang) for lang in LANGS)
+    slots = tuple(dict.fromkeys(p for p in (*zh, *en) if type(p) is not str))
+    return zh, en, slots
 
 
 def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
@@ -296,10 +313,11 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
         (fact,) = firing.concluded or conclude(rule, firing.bindings, ruleset)
         grouped.setdefault((kind, rule.then.target), []).append((rule, firing.bindings, fact))
     outcomes, not_met, notes = [], [], []
+    memo: dict[Any, Explanation] = {}
     for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[i[0].id] for i in kv[1])):
         rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
         basis = _sorted_basis(ref for _, _, fact in items for ref in fact["basis"])
-        explanation = join_explanations(explain(r, b, ruleset) for r, b, _ in items)
+        explanation = join_explanations(explain(r, b, ruleset, memo) for r, b, _ in items)
         clause = items[0][0].clause
         if kind == "outcome":
             outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))

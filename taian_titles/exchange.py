@@ -158,7 +158,7 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
 
         def record_hook(value: Any, type_: Any, _generated: Callable[..., Any] = generated,
                         _cls: type = cls) -> Any:
-            if not isinstance(value, Mapping):
+            if type(value) is not dict and not isinstance(value, Mapping):
                 raise TypeError(f"expected an object, got {_json_type(value)}")
             return _generated(value, _cls)
 
