@@ -16,7 +16,7 @@ from .facts import applicant_facts
 from .model import Applicant
 from .ruleset import Ruleset, default_ruleset
 
-__all__ = ["evaluate", "evaluate_many", "BatchError", "engine_for", "run_rules"]
+__all__ = ["evaluate", "evaluate_many", "evaluate_record", "BatchError", "engine_for", "run_rules"]
 
 _ENGINES: "weakref.WeakKeyDictionary[Ruleset, Engine]" = weakref.WeakKeyDictionary()
 
@@ -73,13 +73,20 @@ def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
     ruleset = ruleset or default_ruleset()
     day = parse_as_of(as_of)
     for index, record in enumerate(applicants):
-        try:
-            yield evaluate(record, as_of=day, ruleset=ruleset)
-        except InputError as exc:
-            yield BatchError(index, exc.record_id or _record_id(record), exc)
-        except Exception as exc:  # one record's failure never stops the batch
-            error = InputError([Problem("$", f"internal error: {type(exc).__name__}: {exc}")])
-            yield BatchError(index, _record_id(record), error)
+        yield evaluate_record(index, record, as_of=day, ruleset=ruleset)
+
+
+def evaluate_record(index: int, record: Applicant | Mapping[str, Any] | Any, *,
+                    as_of: _dt.date | None, ruleset: Ruleset) -> Decision | BatchError:
+    """One record of a batch: its decision, or its error entry; never raises."""
+    try:
+        return evaluate(record, as_of=as_of, ruleset=ruleset)
+    except InputError as exc:
+        return BatchError(index, exc.record_id or _record_id(record), exc)
+    except Exception as exc:  # one record's failure never stops the batch
+        error = InputError([Problem("$", f"internal error while evaluating this record "
+                                         f"({type(exc).__name__}: {exc}); please report it")])
+        return BatchError(index, _record_id(record), error)
 
 
 def _record_id(record: Any) -> str | None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, TextIO
 
 from . import __version__
-from .api import BatchError, evaluate
+from .api import BatchError, evaluate, evaluate_record
 from .decision import Decision
 from .errors import InputError, Problem, RulesetError
 from .exchange import parse_date
@@ -310,14 +310,6 @@ def _error_entry(record_id: str | None, error: InputError, line: int | None, **e
     return {**extra, "id": record_id, "error": data}
 
 
-def _record_id(record: Any, error: InputError) -> str | None:
-    if error.record_id is not None:
-        return error.record_id
-    if isinstance(record, Mapping) and isinstance(record.get("id"), str):
-        return record["id"]
-    return None
-
-
 # --------------------------------------------------------------------------- evaluate
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -348,15 +340,7 @@ def _evaluate_one(index: int, line: int | None, record: Any, as_of: _dt.date | N
                   ruleset: Ruleset) -> Decision | BatchError:
     if isinstance(record, Unparsable):
         return BatchError(index, record.id, record.error())
-    try:
-        return evaluate(record, as_of=as_of, ruleset=ruleset)
-    except InputError as exc:
-        return BatchError(index, _record_id(record, exc), exc)
-    except Exception as exc:  # a fault for this record only: report it and go on
-        error = InputError([Problem("$", f"internal error while evaluating this record "
-                                         f"({type(exc).__name__}: {exc}); please report it")])
-        record_id = record.get("id") if isinstance(record, Mapping) else None
-        return BatchError(index, record_id if isinstance(record_id, str) else None, error)
+    return evaluate_record(index, record, as_of=as_of, ruleset=ruleset)
 
 
 def _where(index: int, line: int | None, lang: str) -> str:
@@ -413,7 +397,10 @@ def _cmd_quota(args: argparse.Namespace) -> int:
                 else:
                     try:
                         answer = check_quota(record, as_of=as_of, ruleset=ruleset)
-                    except InputError as exc:
+                    except Exception as exc:  # bad input or a fault: this list's entry; the rest go on
+                        if not isinstance(exc, InputError):
+                            exc = InputError([Problem("$", f"internal error while checking this list "
+                                                           f"({type(exc).__name__}: {exc}); please report it")])
                         unit = record.get("unit") if isinstance(record, Mapping) else None
                         answer = QuotaError(index, exc.record_id or (unit if isinstance(unit, str) else None),
                                             exc)
@@ -559,18 +546,11 @@ def _differences(ruleset: Ruleset) -> list[str]:
 # --------------------------------------------------------------------------- ruleset as text and data
 
 def _show_value(value: Any) -> str:
-    from fractions import Fraction
-
-    if isinstance(value, Fraction):
-        return percent_text(value, trim=True)
-    if isinstance(value, _dt.date):
-        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_show_value(v) for v in value) + "]"
-    code = getattr(value, "code", None)
-    if isinstance(code, str):
-        return f"{code} ({value.zh})"
-    return str(value)
+    if isinstance(getattr(value, "code", None), str):
+        return f"{value.code} ({value.zh})"
+    return str(_json_value(value))
 
 
 def _json_value(value: Any) -> Any:

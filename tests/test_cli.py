@@ -560,3 +560,27 @@ def test_progress_bar_only_for_a_person_watching(monkeypatch, tmp_path):
         assert cli._progress(items, 2, out_file, enabled=True) is items  # not a terminal: silent
     finally:
         out_file.close()
+
+
+def test_a_fault_in_one_list_does_not_stop_the_quota_batch(tmp_path, monkeypatch, capsys):
+    import json as _json
+    import taian_titles.quota as quota_module
+    real = quota_module.check_quota
+
+    def flaky(record, **kw):
+        if record.get("unit") == "岱岳区":
+            raise RuntimeError("simulated fault")
+        return real(record, **kw)
+
+    monkeypatch.setattr(quota_module, "check_quota", flaky)
+    lists = [{"unit": u, "as_of": "2025-09-01",
+              "candidates": [{"id": "C-1", "skill_level": "technician", "digital": True}]}
+             for u in ("泰山区", "岱岳区", "新泰市")]
+    source = tmp_path / "lists.json"
+    source.write_text(_json.dumps(lists, ensure_ascii=False), encoding="utf-8")
+    from taian_titles.cli import main
+    assert main(["quota", str(source), "--format", "json"]) == 1
+    out = _json.loads(capsys.readouterr().out)
+    assert [entry["unit"] for entry in out] == ["泰山区", "岱岳区", "新泰市"]
+    assert out[0]["meets_quota"] is True and out[2]["meets_quota"] is True
+    assert "simulated fault" in out[1]["error"]["message"]
