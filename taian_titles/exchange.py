@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import types
 import typing
 from typing import Any, Callable, Iterable, Mapping
 
@@ -104,6 +105,13 @@ def _strict_bool(value: Any, _type: Any = bool) -> bool:
     return value
 
 
+def _is_optional(type_: Any) -> bool:
+    """``X | None`` (or ``Optional[X]``) of one type X."""
+    args = typing.get_args(type_)
+    return (typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 2
+            and type(None) in args)
+
+
 def _labelled(value: Any, type_: type[Labelled]) -> Labelled:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {_json_type(value)}; allowed: {type_.allowed()}")
@@ -118,33 +126,61 @@ _NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Certificate, "program
 
 
 def _make_converter(detailed: bool = True) -> cattrs.Converter:
+    """The cattrs converter of the exchange format.  ``detailed=False`` is the fast path for
+    valid records: hooks resolved once per type, no per-item error bookkeeping."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(bool, _strict_bool)
     conv.register_structure_hook(_dt.date, lambda v, _t: parse_date(v))
-    conv.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, Labelled), _labelled)
+
+    def labelled_hook(type_: type[Labelled]) -> Callable[[Any, Any], Labelled]:
+        spelling = type_.spellings().get
+
+        def hook(value: Any, _type: Any) -> Labelled:
+            member = spelling(value) if type(value) is str else None
+            return member if member is not None else _labelled(value, type_)
+        return hook
+
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, Labelled), labelled_hook)
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, Labelled), lambda v: v.code)
     conv.register_unstructure_hook(_dt.date, lambda d: d.isoformat())
 
-    def sequence_hook(value: Any, type_: Any) -> tuple[Any, ...]:
-        if not isinstance(value, (list, tuple)):
-            raise TypeError(f"expected an array, got {_json_type(value)}")
-        (element,) = {a for a in typing.get_args(type_) if a is not Ellipsis}
-        out, errors = [], []
-        for index, item in enumerate(value):
-            try:
-                out.append(conv.structure(item, element))
-            except Exception as exc:  # collected, reported with its index
-                exc.__notes__ = [*getattr(exc, "__notes__", []),
-                                 IterableValidationNote(f"@ index {index}", index, element)]
-                errors.append(exc)
-        if errors:
-            raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
-        return tuple(out)
+    def optional_hook(type_: Any) -> Callable[[Any, Any], Any]:
+        (inner,) = [a for a in typing.get_args(type_) if a is not type(None)]
+        structure = conv.get_structure_hook(inner)
+        return lambda value, _type: None if value is None else structure(value, inner)
 
-    conv.register_structure_hook_func(
+    conv.register_structure_hook_factory(_is_optional, optional_hook)
+
+    def sequence_hook(type_: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+        (element,) = {a for a in typing.get_args(type_) if a is not Ellipsis}
+        structure = conv.get_structure_hook(element)
+
+        def fast(value: Any, _type: Any) -> tuple[Any, ...]:
+            if type(value) is not list and not isinstance(value, tuple):
+                raise TypeError(f"expected an array, got {_json_type(value)}")
+            return tuple([structure(item, element) for item in value])
+
+        def detailed_hook(value: Any, _type: Any) -> tuple[Any, ...]:
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"expected an array, got {_json_type(value)}")
+            out, errors = [], []
+            for index, item in enumerate(value):
+                try:
+                    out.append(structure(item, element))
+                except Exception as exc:  # collected, reported with its index
+                    exc.__notes__ = [*getattr(exc, "__notes__", []),
+                                     IterableValidationNote(f"@ index {index}", index, element)]
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {type_!r}", errors, type_)
+            return tuple(out)
+
+        return detailed_hook if detailed else fast
+
+    conv.register_structure_hook_factory(
         lambda t: typing.get_origin(t) is tuple, sequence_hook)
 
     for cls in _RECORDS:
@@ -256,7 +292,16 @@ def _end_before_start(data: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _structure(data: Any, cls: type, cross_checks: Iterable[Callable[[Mapping[str, Any]], list[Problem]]] = ()) -> Any:
+Check = Callable[[Mapping[str, Any]], list[Problem]]
+
+
+def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_checks: Iterable[Check] = ()) -> Any:
+    """Structure ``data`` into ``cls``; every problem found is raised in one :class:`InputError`.
+
+    ``cross_checks`` look at the whole record and always run.  ``model_checks`` repeat, on the
+    dict, invariants that the model's own validators enforce: a record that structured has
+    passed them, and a record that did not gets them reported beside its other problems.
+    """
     if not isinstance(data, Mapping):
         raise InputError([Problem("$", f"expected an object, got {_json_type(data)}")])
     problems: list[Problem] = []
@@ -268,6 +313,8 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Callable[[Mapping[st
             result = _CONVERTER.structure(data, cls)
         except Exception as exc:  # every failure of cattrs becomes a list of problems
             problems.extend(_problems(exc, ""))
+        for check in model_checks:
+            problems.extend(check(data))
     for check in cross_checks:
         problems.extend(check(data))
     if problems:
@@ -289,7 +336,7 @@ def _record_id(data: Any) -> str | None:
 
 def applicant_from_dict(data: Any) -> Applicant:
     """An exchange-format applicant dict to an :class:`Applicant`; raises :class:`InputError`."""
-    return _structure(data, Applicant, (_duplicate_numbers, _senior_training, _end_before_start))
+    return _structure(data, Applicant, (_duplicate_numbers,), (_senior_training, _end_before_start))
 
 
 def applicant_to_dict(applicant: Applicant) -> dict[str, Any]:

@@ -41,6 +41,7 @@ DTE_PROGRAMME_ALIASES = ("数字技术工程师培育项目", "数字技术工�
 
 
 _SPELLINGS: dict[type, dict[str, Any]] = {}
+_RANKS: dict[type, dict[Any, int]] = {}
 
 
 class Labelled(enum.Enum):
@@ -49,18 +50,18 @@ class Labelled(enum.Enum):
     def __new__(cls, code: str, zh: str, en: str, *extra: Any) -> "Labelled":
         member = object.__new__(cls)
         member._value_ = code
+        member.code = code  # type: ignore[attr-defined]  # the exchange-format spelling (= value)
         member.zh = zh  # type: ignore[attr-defined]
         member.en = en  # type: ignore[attr-defined]
         return member
 
     @property
-    def code(self) -> str:
-        return self.value
-
-    @property
     def rank(self) -> int:
         """Place in the declared order, from 1 (初级; 学徒工 … 8 首席技师)."""
-        return list(type(self)).index(self) + 1
+        ranks = _RANKS.get(type(self))
+        if ranks is None:
+            ranks = _RANKS[type(self)] = {member: n for n, member in enumerate(type(self), 1)}
+        return ranks[self]
 
     @classmethod
     def parse(cls, text: Any) -> "Labelled":
@@ -69,13 +70,19 @@ class Labelled(enum.Enum):
             return text
         if not isinstance(text, str):
             raise ValueError(f"expected a string, got {type(text).__name__}; allowed: {cls.allowed()}")
-        spellings = _SPELLINGS.get(cls)
-        if spellings is None:
-            spellings = _SPELLINGS[cls] = cls._spellings()
+        spellings = cls.spellings()
         member = spellings.get(text) or spellings.get(text.strip().lower())
         if member is None:
             raise ValueError(f"{text!r} is not one of {cls.allowed()}")
         return member
+
+    @classmethod
+    def spellings(cls) -> dict[str, "Labelled"]:
+        """Every accepted spelling (code, Chinese, English, and their lower case) → member."""
+        spellings = _SPELLINGS.get(cls)
+        if spellings is None:
+            spellings = _SPELLINGS[cls] = cls._spellings()
+        return spellings
 
     @classmethod
     def _spellings(cls) -> dict[str, "Labelled"]:
