@@ -43,8 +43,7 @@ class BatchError:
 
 def run_rules(ruleset: Ruleset, facts: list[dict[str, Any]]) -> list[Firing]:
     """Run the ruleset's rules on one set of facts; each firing concludes what its ``then`` says."""
-    actions = actions_of(ruleset)
-    return engine_for(ruleset).run(facts, lambda rule_id, bindings: actions[rule_id](bindings))
+    return engine_for(ruleset).run(facts, actions_of(ruleset))
 
 
 def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,

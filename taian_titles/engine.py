@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import threading
 import weakref
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import durable_rules_engine as _dre
 import orjson
@@ -85,6 +86,42 @@ class Firing(tuple):  # type: ignore[type-arg]
 
 
 Action = Callable[[str, dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
+Conclude = Callable[[dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
+
+
+def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
+    """A function giving what the engine is told of a fact: the fields its conditions test, its
+    type, its key and its session.  Generated per fact type, as attrs generates ``__init__``:
+    a dict display with the names written out is several times faster than a comprehension."""
+    names = sorted(fields)
+
+    def partial(fact: dict[str, Any], k: int, sid: str) -> dict[str, Any]:
+        # a fact without some tested field (rare): the engine is told the others
+        entry = {name: fact[name] for name in names if name in fact}
+        entry["t"], entry["k"], entry["sid"] = kind, k, sid
+        return entry
+
+    entries = "".join(f"{name!r}: fact[{name!r}], " for name in names)  # repr(): quoted literals
+    source = (f"def slim(fact, k, sid):\n"
+              f"    try:\n"
+              f"        return {{{entries}'t': {kind!r}, 'k': k, 'sid': sid}}\n"
+              f"    except KeyError:\n"
+              f"        return partial(fact, k, sid)\n")
+    namespace: dict[str, Any] = {"partial": partial}
+    exec(compile(source, f"<slim {kind}>", "exec"), namespace)
+    return namespace["slim"]  # type: ignore[no-any-return]
+
+
+def _wanted_test(wanted: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Whether some condition could match a fact: a type no condition tests never is, and a
+    type whose every condition demands ``field == literal`` only with one of those values."""
+    def test(fact: dict[str, Any]) -> bool:
+        want = wanted.get(fact["t"], False)
+        if want is True or want is False:
+            return want
+        field, values = want
+        return fact.get(field) in values
+    return test
 
 
 def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
@@ -129,6 +166,17 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
     return wanted
 
 
+class _SlimOf(dict):  # type: ignore[type-arg]
+    """Fact type → its slimming function (made on first use for types no condition tests)."""
+
+    def __init__(self, fields: dict[str, frozenset[str]]) -> None:
+        super().__init__((kind, _slimmer(names, kind)) for kind, names in fields.items())
+
+    def __missing__(self, kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
+        slim = self[kind] = _slimmer(frozenset(), kind)
+        return slim
+
+
 def _delete_all(handles: dict[Any, int]) -> None:
     for handle in handles.values():
         try:
@@ -149,6 +197,8 @@ class Engine:
         }
         self.fields = _tested_fields(ruleset)
         self.wanted = _wanted(ruleset)
+        self._wanted_of = _wanted_test(self.wanted)
+        self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
         self.consumed_by_stage = [
@@ -190,20 +240,27 @@ class Engine:
                     changed = True
         return {**rules, _OPENED: self.definition[_OPENED], _CATCH_ALL: self.definition[_CATCH_ALL]}
 
-    def run(self, facts: list[dict[str, Any]], action: Action) -> list[Firing]:
+    def run(self, facts: list[dict[str, Any]], action: Action | Mapping[str, Conclude]) -> list[Firing]:
         """Assert ``facts``, run every stage to quiescence and return the firings in order.
 
-        ``action(rule_id, bindings)`` is called for each firing and returns the facts it
-        concludes, which are asserted in the same session (and may make other rules fire).
+        ``action`` is called for each firing and returns the facts it concludes, which are
+        asserted in the same session (and may make other rules fire): either a function
+        ``action(rule_id, bindings)`` or a mapping of rule id to a function of the bindings.
         """
+        conclude: Callable[[str], Conclude]
+        if isinstance(action, Mapping):
+            conclude = action.__getitem__
+        else:
+            conclude = lambda rule_id: lambda bindings: action(rule_id, bindings)  # noqa: E731
         with _LOCK:
-            handle = self.last_handle = self._handle_for(frozenset(fact["t"] for fact in facts))
+            handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
-            store: list[dict[str, Any]] = []
+            store: list[dict[str, Any]] = []  # every asserted fact, whole, at its key ``k``
+            slim_of, wanted = self._slim_of, self._wanted_of
             try:
-                carry: list[dict[str, Any]] = list(facts)
+                carry: list[dict[str, Any]] = facts
                 for number, stage in enumerate(STAGES):
                     # A stage runs in rounds: what a round concludes is asserted as one batch,
                     # which may make further rules of the stage fire, until nothing new follows.
@@ -212,12 +269,40 @@ class Engine:
                     carry = []
                     consumed = self.consumed_by_stage[number]
                     while pending:
-                        state = self._assert(handle, sid, pending, store)
-                        concluded: list[dict[str, Any]] = []
-                        self._drain(handle, sid, state, action, firings, concluded, store)
-                        wanted = [f for f in concluded if self._wanted(f)]
-                        pending = [f for f in wanted if f["t"] in consumed]
-                        carry.extend(f for f in wanted if f["t"] not in consumed)
+                        # Assert the round as one batch: the engine gets only the fields its
+                        # conditions test, and the key ``k`` of the whole fact in ``store``.
+                        slim = []
+                        for fact in pending:
+                            slim.append(slim_of[fact["t"]](fact, len(store), sid))
+                            store.append(fact)
+                        code, state = _dre.assert_facts(handle, orjson.dumps(slim).decode())
+                        if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
+                            raise EngineError(f"the engine did not handle a fact of session {sid}")
+                        # _OBSERVED: an identical fact is already known in this session;
+                        # asserting it again concludes nothing new (durable-rules issue 376).
+                        pending = []
+                        started = _dre.start_action_for_state(handle, state)
+                        message = started[1] if started else None
+                        while message:
+                            try:
+                                (rule_id, matched), = orjson.loads(message).items()
+                                if rule_id != _OPENED:
+                                    bindings = {}
+                                    for alias, fact in matched.items():
+                                        if fact.get("sid") != sid:
+                                            raise EngineError(f"rule {rule_id} matched a fact of session "
+                                                              f"{fact.get('sid')!r} in session {sid!r}")
+                                        if alias != "stage__":
+                                            bindings[alias] = store[fact["k"]]
+                                    results = tuple(conclude(rule_id)(bindings))
+                                    firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
+                                    for result in results:
+                                        if wanted(result):  # some condition could match it
+                                            (pending if result["t"] in consumed else carry).append(result)
+                            except BaseException:
+                                _dre.abandon_action(handle, state)
+                                raise
+                            message = _dre.complete_and_start_action(handle, state)
                 return firings
             finally:
                 self.live_sessions -= 1
@@ -228,56 +313,7 @@ class Engine:
 
     def _wanted(self, fact: dict[str, Any]) -> bool:
         """Whether some condition could match the fact (the others are never asserted)."""
-        want = self.wanted.get(fact["t"], False)
-        if want is True or want is False:
-            return want
-        field, values = want
-        return fact.get(field) in values
-
-    def _assert(self, handle: int, sid: str, facts: list[dict[str, Any]], store: list[dict[str, Any]]) -> int:
-        """Assert facts as one batch.  The engine gets only the fields its conditions test, and
-        a key ``k`` into ``store``, where the whole fact waits for the rule that matches it."""
-        slim = []
-        fields = self.fields
-        for fact in facts:
-            kind = fact["t"]
-            entry = {f: fact[f] for f in fields.get(kind, ()) if f in fact}
-            entry["t"], entry["k"], entry["sid"] = kind, len(store), sid
-            store.append(fact)
-            slim.append(entry)
-        code, state = _dre.assert_facts(handle, orjson.dumps(slim).decode())
-        if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
-            raise EngineError(f"the engine did not handle a fact of session {sid}")
-        # _OBSERVED: an identical fact is already known in this session; asserting it again
-        # concludes nothing new, so it is skipped (durable-rules issue 376).
-        return state
-
-    def _drain(self, handle: int, sid: str, state: int, action: Action, firings: list[Firing],
-               concluded: list[dict[str, Any]], store: list[dict[str, Any]]) -> None:
-        started = _dre.start_action_for_state(handle, state)
-        if not started:
-            return
-        message = started[1]
-        while message:
-            try:
-                (rule_id, matched), = orjson.loads(message).items()
-                if rule_id == _OPENED:
-                    message = _dre.complete_and_start_action(handle, state)
-                    continue
-                bindings = {}
-                for alias, fact in matched.items():
-                    if fact.get("sid") != sid:
-                        raise EngineError(f"rule {rule_id} matched a fact of session {fact.get('sid')!r} "
-                                          f"in session {sid!r}")
-                    if alias != "stage__":
-                        bindings[alias] = store[fact["k"]]
-                results = tuple(action(rule_id, bindings))
-                firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
-                concluded.extend(results)
-            except BaseException:
-                _dre.abandon_action(handle, state)
-                raise
-            message = _dre.complete_and_start_action(handle, state)
+        return self._wanted_of(fact)
 
     def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
         """The facts of a live session (for tests of the adapter)."""
