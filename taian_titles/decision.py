@@ -164,14 +164,22 @@ def _compile_action(rule: Rule, ruleset: Ruleset) -> Callable[[Mapping[str, Any]
                     out.append(ref)
         return out
 
+    if len(aliases) == 1:
+        (alias,) = aliases
+
+        def basis(bindings: Mapping[str, Any]) -> list[str]:  # noqa: F811 - the common case
+            return basis_of(bindings[alias])
+    elif not aliases:
+        def basis(bindings: Mapping[str, Any]) -> list[str]:  # noqa: F811
+            return []
+
     if then.kind == "derive":
         constants = {k: _operand_value(v, {}, ruleset) for k, v in then.set if not isinstance(v, Ref)}
         refs = [(k, v.alias, v.field) for k, v in then.set if isinstance(v, Ref)]
         copy, target, rule_id = then.copy, then.target, rule.id
 
         def derive(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
-            fact = dict(bindings[copy]) if copy else {}
-            fact.update(constants)
+            fact = {**bindings[copy], **constants} if copy else dict(constants)
             for key, alias, field in refs:
                 fact[key] = bindings[alias][field]
             fact["t"], fact["rule"], fact["basis"] = target, rule_id, basis(bindings)
@@ -252,37 +260,52 @@ def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Rule
     With ``memo``, firings of one rule that fill its placeholders with the same values share
     one rendering (M9-3b fires once per reason the applicant is a digital technical talent).
     """
-    templates = _EXPLAINERS.get(ruleset)
-    if templates is None:
-        templates = _EXPLAINERS[ruleset] = {r.id: _compile_explainer(r, ruleset) for r in ruleset.rules
-                                            if r.explain}
-    zh, en, slots = templates[rule.id]
-    if memo is not None:
-        key = (rule.id, *(bindings[alias][field] for alias, field in slots))
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = explain(rule, bindings, ruleset)
-        return found
-    return Explanation(
-        "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "zh") for p in zh),
-        "".join(p if type(p) is str else _display(bindings[p[0]][p[1]], "en") for p in en))
+    return _explainers(ruleset)[rule.id](bindings, memo)
 
 
-_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, tuple[list[Any], list[Any], tuple[Any, ...]]]]" = (
-    weakref.WeakKeyDictionary())
+Explainer = Callable[[Mapping[str, Mapping[str, Any]], "dict[Any, Explanation] | None"], Explanation]
+_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, Explainer]]" = weakref.WeakKeyDictionary()
 
 
-def _compile_explainer(rule: Rule, ruleset: Ruleset) -> tuple[list[Any], list[Any], tuple[Any, ...]]:
+def _explainers(ruleset: Ruleset) -> dict[str, Explainer]:
+    explainers = _EXPLAINERS.get(ruleset)
+    if explainers is None:
+        explainers = _EXPLAINERS[ruleset] = {r.id: _compile_explainer(r, ruleset) for r in ruleset.rules
+                                             if r.explain}
+    return explainers
+
+
+def _compile_explainer(rule: Rule, ruleset: Ruleset) -> Explainer:
+    """A function of the bindings rendering the rule's two templates."""
     assert rule.explain is not None
     zh, en = (_compile_template(rule.explain[lang], ruleset, lang) for lang in LANGS)
     slots = tuple(dict.fromkeys(p for p in (*zh, *en) if type(p) is not str))
-    return zh, en, slots
+    rule_id = rule.id
+
+    def render_one(bindings: Mapping[str, Mapping[str, Any]]) -> Explanation:
+        return Explanation(
+            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "zh") for p in zh]),
+            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "en") for p in en]))
+
+    def explainer(bindings: Mapping[str, Mapping[str, Any]], memo: dict[Any, Explanation] | None) -> Explanation:
+        if memo is None:
+            return render_one(bindings)
+        key = (rule_id, *[bindings[alias][field] for alias, field in slots])
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = render_one(bindings)
+        return found
+
+    return explainer
 
 
 def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
     """Distinct explanations in a fixed order (independent of the engine's firing order)."""
-    unique = sorted(set(explanations), key=lambda e: (e.zh, e.en))
-    return Explanation("".join(e.zh for e in unique), " ".join(e.en for e in unique))
+    unique = set(explanations)
+    if len(unique) == 1:
+        return unique.pop()
+    ordered = sorted(unique, key=lambda e: (e.zh, e.en))
+    return Explanation("".join([e.zh for e in ordered]), " ".join([e.en for e in ordered]))
 
 
 def _basis_key(ref: str) -> tuple[int, str]:
@@ -293,40 +316,58 @@ def _basis_key(ref: str) -> tuple[int, str]:
 
 
 def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(refs), key=_basis_key))
+    unique = set(refs)
+    if len(unique) < 2:
+        return tuple(unique)
+    return tuple(sorted(unique, key=_basis_key))
+
+
+_Item = tuple[Rule, Mapping[str, Any], Mapping[str, Any]]
 
 
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
-    order = ruleset.order
-    grouped: dict[tuple[str, str], list[tuple[Rule, Mapping[str, Any], list[str]]]] = {}
+    order, rule_of, explainers = ruleset.order, ruleset.rule, _explainers(ruleset)
+    grouped: dict[tuple[str, str], list[_Item]] = {}
     highest: Level | None = None
-    for firing in firings:
-        rule = ruleset.rule(firing.rule_id)
-        kind = rule.then.kind
+    for rule_id, bindings, concluded in firings:
+        rule = rule_of(rule_id)
+        then = rule.then
+        kind = then.kind
         if kind == "derive":
             continue
         if kind == "highest_title":
-            level = Level.parse(rule.then.target)
+            level = Level.parse(then.target)
             highest = level if highest is None or level.rank > highest.rank else highest
             continue
-        (fact,) = firing.concluded or conclude(rule, firing.bindings, ruleset)
-        grouped.setdefault((kind, rule.then.target), []).append((rule, firing.bindings, fact))
+        (fact,) = concluded or conclude(rule, bindings, ruleset)
+        items = grouped.get((kind, then.target))
+        if items is None:
+            grouped[(kind, then.target)] = [(rule, bindings, fact)]
+        else:
+            items.append((rule, bindings, fact))
     outcomes, not_met, notes = [], [], []
     memo: dict[Any, Explanation] = {}
-    for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[i[0].id] for i in kv[1])):
-        rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
-        basis = _sorted_basis(ref for _, _, fact in items for ref in fact["basis"])
-        explanation = join_explanations(explain(r, b, ruleset, memo) for r, b, _ in items)
+    for (kind, code), items in sorted(grouped.items(), key=lambda kv: min([order[i[0].id] for i in kv[1]])):
         clause = items[0][0].clause
+        if kind == "note":
+            for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
+                notes.append(Note(code, _sorted_basis(fact["basis"]), explainers[rule.id](bindings, None), rule.id))
+            continue
+        if len(items) == 1:
+            rule, bindings, fact = items[0]
+            rules: tuple[str, ...] = (rule.id,)
+            basis = _sorted_basis(fact["basis"])
+            explanation = explainers[rule.id](bindings, memo)
+        else:
+            rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
+            basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
+            explanation = join_explanations([explainers[r.id](b, memo) for r, b, _ in items])
         if kind == "outcome":
             outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))
         elif kind == "not_met":
             dates = [f["eligible_on"] for _, _, f in items if f["eligible_on"]]
             eligible = _dt.date.fromisoformat(min(dates)) if dates else None
             not_met.append(NotMet(code, clause, basis, eligible, explanation, ruleset.clause_text(clause), rules))
-        elif kind == "note":
-            for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
-                notes.append(Note(code, _sorted_basis(fact["basis"]), explain(rule, bindings, ruleset), rule.id))
     return Decision(id=applicant_id, as_of=as_of, ruleset=ruleset.ref(), outcomes=tuple(outcomes),
                     not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes))

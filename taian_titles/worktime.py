@@ -181,8 +181,19 @@ def add_months(d: date, months: int) -> date:
     if not (1 <= year <= 9999):
         raise OverflowError(f"{d} + {months} months is out of the date range")
     month = month0 + 1
-    day = min(d.day, calendar.monthrange(year, month)[1])
+    day = d.day
+    if day > 28:  # the month may be shorter
+        day = min(day, _days_in_month(year, month))
     return date(year, month, day)
+
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
 
 
 def add_years(d: date, years: int) -> date:
