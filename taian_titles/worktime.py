@@ -74,6 +74,7 @@ later date on which the requirement is met, in closed form (see its docstring).
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable, Optional, Tuple, Union
@@ -141,17 +142,23 @@ class Duration:
 
     def zh(self) -> str:
         """Chinese rendering without zero parts: ``"2年8个月11天"``, ``"5个月19天"``, ``"0天"``."""
-        units = ("年", "个月", "天")
-        return "".join(f"{n}{units[i]}" for n, i in self._parts())
+        return _render(self.years, self.months, self.days)[0]
 
     def en(self) -> str:
         """English rendering: ``"2 years, 8 months and 11 days"``, ``"1 month"`` (singular for 1)."""
-        units = ("year", "month", "day")
-        words = [_plural(n, units[i]) for n, i in self._parts()]
-        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return _render(self.years, self.months, self.days)[1]
 
     def __str__(self) -> str:
         return self.en()
+
+
+@functools.lru_cache(maxsize=4096)  # a few thousand durations cover years of daily dates
+def _render(years: int, months: int, days: int) -> tuple[str, str]:
+    parts = Duration(years, months, days)._parts()
+    zh = "".join(f"{n}{('年', '个月', '天')[i]}" for n, i in parts)
+    words = [_plural(n, ("year", "month", "day")[i]) for n, i in parts]
+    en = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return zh, en
 
 
 def _plural(n: int, unit: str) -> str:
@@ -176,6 +183,10 @@ def add_months(d: date, months: int) -> date:
     result falls outside the range of :class:`datetime.date`.
     """
     _check_date(d, "date")
+    return _add_months(d, months)
+
+
+def _add_months(d: date, months: int) -> date:
     index = d.year * 12 + (d.month - 1) + months
     year, month0 = divmod(index, 12)
     if not (1 <= year <= 9999):
@@ -209,9 +220,10 @@ def add_years(d: date, years: int) -> date:
 def _diff(a: date, b: date) -> Duration:
     """Calendar distance from ``a`` to ``b`` (``a <= b``), first day not counted."""
     k = (b.year - a.year) * 12 + (b.month - a.month)
-    if add_months(a, k) > b:
+    base = _add_months(a, k)
+    if base > b:
         k -= 1
-    base = add_months(a, k)
+        base = _add_months(a, k)
     years, months = divmod(k, 12)
     return Duration(years, months, (b - base).days)
 
@@ -266,8 +278,12 @@ def merge(periods: Iterable[Period], as_of: date) -> tuple[Span, ...]:
     for a period that ends before it starts (whether or not it is clipped).
     """
     _check_date(as_of, "as_of")
+    return _merge_items(_normalise(periods), as_of)
+
+
+def _merge_items(items: list[tuple[date, Optional[date]]], as_of: date) -> tuple[Span, ...]:
     clipped: list[tuple[date, Optional[date]]] = []
-    for start, end in _normalise(periods):
+    for start, end in items:
         stop = as_of if end is None or end > as_of else end
         if start <= stop:
             clipped.append((start, stop))
@@ -357,6 +373,11 @@ def eligible_on(periods: Iterable[Period], as_of: date, years: int) -> Optional[
     items = _normalise(periods)
     if years_met(items, as_of, years) or as_of == date.max:
         return None
+    return _eligible_after(items, as_of, years)
+
+
+def _eligible_after(items: list[tuple[date, Optional[date]]], as_of: date, years: int) -> Optional[date]:
+    """:func:`eligible_on` for normalised periods whose requirement is not met on ``as_of``."""
     first = as_of + _ONE_DAY
     before = 0  # days covered before the current segment
     for a, b in _merge_open(items):
@@ -440,8 +461,9 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     and :func:`shortfall` one by one (a test checks it), but merges only once.
     """
     _check_years(years)
+    _check_date(as_of, "as_of")
     items = _normalise(periods)
-    spans = merge(items, as_of)
+    spans = _merge_items(items, as_of)
     if not spans:
         return None
     count = sum(s.days for s in spans)
@@ -451,6 +473,6 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     met = last >= target
     return WorkTime(
         spans=spans, covered_days=count, virtual_start=start, last_day=last, anniversary=target,
-        met=met, eligible_on=None if met else eligible_on(items, as_of, years),
+        met=met, eligible_on=None if met or as_of == date.max else _eligible_after(items, as_of, years),
         accumulated=_diff(start, last), shortfall=None if met else _diff(last, target),
     )
