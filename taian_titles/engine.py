@@ -35,6 +35,7 @@ in one place:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import operator
@@ -166,6 +167,16 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
     return wanted
 
 
+class _Calling:
+    """Rule id → action, for a caller that gives one function ``action(rule_id, bindings)``."""
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    def __getitem__(self, rule_id: str) -> Conclude:
+        return functools.partial(self.action, rule_id)
+
+
 class _SlimOf(dict):  # type: ignore[type-arg]
     """Fact type → its slimming function (made on first use for types no condition tests)."""
 
@@ -247,18 +258,14 @@ class Engine:
         asserted in the same session (and may make other rules fire): either a function
         ``action(rule_id, bindings)`` or a mapping of rule id to a function of the bindings.
         """
-        conclude: Callable[[str], Conclude]
-        if isinstance(action, Mapping):
-            conclude = action.__getitem__
-        else:
-            conclude = lambda rule_id: lambda bindings: action(rule_id, bindings)  # noqa: E731
+        actions: Mapping[str, Conclude] = action if isinstance(action, Mapping) else _Calling(action)
         with _LOCK:
             handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its key ``k``
-            slim_of, wanted = self._slim_of, self._wanted_of
+            slim_of, wanted, loads = self._slim_of, self.wanted.get, orjson.loads
             try:
                 carry: list[dict[str, Any]] = facts
                 for number, stage in enumerate(STAGES):
@@ -285,7 +292,7 @@ class Engine:
                         message = started[1] if started else None
                         while message:
                             try:
-                                (rule_id, matched), = orjson.loads(message).items()
+                                (rule_id, matched), = loads(message).items()
                                 if rule_id != _OPENED:
                                     bindings = {}
                                     for alias, fact in matched.items():
@@ -294,11 +301,14 @@ class Engine:
                                                               f"{fact.get('sid')!r} in session {sid!r}")
                                         if alias != "stage__":
                                             bindings[alias] = store[fact["k"]]
-                                    results = tuple(conclude(rule_id)(bindings))
+                                    results = tuple(actions[rule_id](bindings))
                                     firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                                     for result in results:
-                                        if wanted(result):  # some condition could match it
-                                            (pending if result["t"] in consumed else carry).append(result)
+                                        kind = result["t"]
+                                        want = wanted(kind, False)  # could some condition match it?
+                                        if want is not True and (want is False or result.get(want[0]) not in want[1]):
+                                            continue
+                                        (pending if kind in consumed else carry).append(result)
                             except BaseException:
                                 _dre.abandon_action(handle, state)
                                 raise
