@@ -156,22 +156,19 @@ def _compile_action(rule: Rule, ruleset: Ruleset) -> Callable[[Mapping[str, Any]
     then = rule.then
     aliases = then.basis
 
-    def basis(bindings: Mapping[str, Any]) -> list[str]:
-        out: list[str] = []
-        for alias in aliases:
-            for ref in basis_of(bindings[alias]):
-                if ref not in out:
-                    out.append(ref)
-        return out
-
-    if len(aliases) == 1:
+    if len(aliases) == 1:  # the common case
         (alias,) = aliases
 
-        def basis(bindings: Mapping[str, Any]) -> list[str]:  # noqa: F811 - the common case
+        def basis(bindings: Mapping[str, Any]) -> list[str]:
             return basis_of(bindings[alias])
-    elif not aliases:
-        def basis(bindings: Mapping[str, Any]) -> list[str]:  # noqa: F811
-            return []
+    else:
+        def basis(bindings: Mapping[str, Any]) -> list[str]:
+            out: list[str] = []
+            for alias in aliases:
+                for ref in basis_of(bindings[alias]):
+                    if ref not in out:
+                        out.append(ref)
+            return out
 
     if then.kind == "derive":
         constants = {k: _operand_value(v, {}, ruleset) for k, v in then.set if not isinstance(v, Ref)}

@@ -38,7 +38,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import operator
 import threading
 import weakref
 from typing import Any, Callable, Iterable, Mapping
