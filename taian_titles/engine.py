@@ -95,7 +95,7 @@ def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int
     a dict display with the names written out is several times faster than a comprehension."""
     names = sorted(fields)
 
-    def partial(fact: dict[str, Any], k: int, sid: str) -> dict[str, Any]:
+    def some_fields(fact: dict[str, Any], k: int, sid: str) -> dict[str, Any]:
         # a fact without some tested field (rare): the engine is told the others
         entry = {name: fact[name] for name in names if name in fact}
         entry["t"], entry["k"], entry["sid"] = kind, k, sid
@@ -106,22 +106,10 @@ def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int
               f"    try:\n"
               f"        return {{{entries}'t': {kind!r}, 'k': k, 'sid': sid}}\n"
               f"    except KeyError:\n"
-              f"        return partial(fact, k, sid)\n")
-    namespace: dict[str, Any] = {"partial": partial}
+              f"        return some_fields(fact, k, sid)\n")
+    namespace: dict[str, Any] = {"some_fields": some_fields}
     exec(compile(source, f"<slim {kind}>", "exec"), namespace)
     return namespace["slim"]  # type: ignore[no-any-return]
-
-
-def _wanted_test(wanted: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
-    """Whether some condition could match a fact: a type no condition tests never is, and a
-    type whose every condition demands ``field == literal`` only with one of those values."""
-    def test(fact: dict[str, Any]) -> bool:
-        want = wanted.get(fact["t"], False)
-        if want is True or want is False:
-            return want
-        field, values = want
-        return fact.get(field) in values
-    return test
 
 
 def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
@@ -207,7 +195,6 @@ class Engine:
         }
         self.fields = _tested_fields(ruleset)
         self.wanted = _wanted(ruleset)
-        self._wanted_of = _wanted_test(self.wanted)
         self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
@@ -264,7 +251,7 @@ class Engine:
             firings: list[Firing] = []
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its key ``k``
-            slim_of, wanted, loads = self._slim_of, self.wanted.get, orjson.loads
+            slim_of, wanted, loads = self._slim_of, self._wanted, orjson.loads
             try:
                 carry: list[dict[str, Any]] = facts
                 for number, stage in enumerate(STAGES):
@@ -303,11 +290,8 @@ class Engine:
                                     results = tuple(actions[rule_id](bindings))
                                     firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                                     for result in results:
-                                        kind = result["t"]
-                                        want = wanted(kind, False)  # could some condition match it?
-                                        if want is not True and (want is False or result.get(want[0]) not in want[1]):
-                                            continue
-                                        (pending if kind in consumed else carry).append(result)
+                                        if wanted(result):
+                                            (pending if result["t"] in consumed else carry).append(result)
                             except BaseException:
                                 _dre.abandon_action(handle, state)
                                 raise
@@ -321,8 +305,14 @@ class Engine:
                     pass
 
     def _wanted(self, fact: dict[str, Any]) -> bool:
-        """Whether some condition could match the fact (the others are never asserted)."""
-        return self._wanted_of(fact)
+        """Whether some condition could match the fact (the others are never asserted): a type no
+        condition tests never is, and a type whose every condition demands ``field == literal``
+        only with one of those values."""
+        want = self.wanted.get(fact["t"], False)
+        if want is True or want is False:
+            return want
+        field, values = want
+        return fact.get(field) in values
 
     def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
         """The facts of a live session (for tests of the adapter)."""

@@ -159,7 +159,7 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
         structure = conv.get_structure_hook(element)
 
         def fast(value: Any, _type: Any) -> tuple[Any, ...]:
-            if type(value) is not list and not isinstance(value, tuple):
+            if not isinstance(value, (list, tuple)):
                 raise TypeError(f"expected an array, got {_json_type(value)}")
             return tuple([structure(item, element) for item in value])
 

@@ -193,18 +193,9 @@ def _add_months(d: date, months: int) -> date:
         raise OverflowError(f"{d} + {months} months is out of the date range")
     month = month0 + 1
     day = d.day
-    if day > 28:  # the month may be shorter
-        day = min(day, _days_in_month(year, month))
+    if day > 28:  # only then may the month be shorter (monthrange also computes a weekday)
+        day = min(day, calendar.monthrange(year, month)[1])
     return date(year, month, day)
-
-
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    if month == 2 and calendar.isleap(year):
-        return 29
-    return _MONTH_DAYS[month - 1]
 
 
 def add_years(d: date, years: int) -> date:
@@ -371,13 +362,15 @@ def eligible_on(periods: Iterable[Period], as_of: date, years: int) -> Optional[
     _check_years(years)
     _check_date(as_of, "as_of")
     items = _normalise(periods)
-    if years_met(items, as_of, years) or as_of == date.max:
+    if years_met(items, as_of, years):
         return None
     return _eligible_after(items, as_of, years)
 
 
 def _eligible_after(items: list[tuple[date, Optional[date]]], as_of: date, years: int) -> Optional[date]:
     """:func:`eligible_on` for normalised periods whose requirement is not met on ``as_of``."""
+    if as_of == date.max:
+        return None
     first = as_of + _ONE_DAY
     before = 0  # days covered before the current segment
     for a, b in _merge_open(items):
@@ -473,6 +466,6 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     met = last >= target
     return WorkTime(
         spans=spans, covered_days=count, virtual_start=start, last_day=last, anniversary=target,
-        met=met, eligible_on=None if met or as_of == date.max else _eligible_after(items, as_of, years),
+        met=met, eligible_on=None if met else _eligible_after(items, as_of, years),
         accumulated=_diff(start, last), shortfall=None if met else _diff(last, target),
     )

@@ -127,6 +127,32 @@ def test_the_engine_is_given_only_the_fields_its_conditions_test():
     assert engine._wanted({"t": "outcome", "code": "recognize_junior_title"})
 
 
+def test_what_the_engine_is_told_of_a_fact_is_its_tested_fields_key_and_session():
+    slim = engine_for(default_ruleset())._slim_of
+    cert = {"t": "certificate", "ref": "certificate:X", "number": "X", "programme": "p",
+            "revoked": False, "issued_on": "2025-01-01", "direction": "大数据"}
+    assert slim["certificate"](cert, 7, "s9") == {"issued_on": "2025-01-01", "programme": "p", "revoked": False,
+                                                   "t": "certificate", "k": 7, "sid": "s9"}
+    # a fact lacking a tested field: the engine is told the fields it has
+    del cert["revoked"]
+    assert slim["certificate"](cert, 7, "s9") == {"issued_on": "2025-01-01", "programme": "p",
+                                                   "t": "certificate", "k": 7, "sid": "s9"}
+    # a type no condition tests: only its type, key and session
+    assert slim["no_such_type"]({"t": "no_such_type", "x": 1}, 0, "s1") == {"t": "no_such_type", "k": 0, "sid": "s1"}
+
+
+def test_actions_given_as_a_mapping_or_as_one_function_fire_alike():
+    from taian_titles.decision import actions_of
+    from taian_titles.facts import applicant_facts
+    from taian_titles.exchange import applicant_from_dict
+    import datetime as dt
+    ruleset = default_ruleset()
+    facts = applicant_facts(applicant_from_dict(GOOD), dt.date(2025, 6, 1), 3)
+    by_mapping = engine_for(ruleset).run(facts, actions_of(ruleset))
+    by_function = engine_for(ruleset).run(facts, action_for(ruleset))
+    assert by_mapping == by_function and len(by_mapping) > 5
+
+
 def test_four_threads_give_the_sequential_results():
     records = [applicant_n(n) for n in range(400)]
     sequential = [evaluate(r).to_dict() for r in records]

@@ -82,6 +82,7 @@ def test_round_trip_keeps_everything():
 @pytest.mark.parametrize("field, spelling, expected", [
     ("level", "中级", Level.intermediate),
     ("level", "Intermediate", Level.intermediate),
+    ("level", " INTERMEDIATE ", Level.intermediate),  # not in the spellings table: the slow path
     ("kind", "培训合格证书", CertificateKind.training),
     ("kind", "training", CertificateKind.training),
     ("direction", "artificial intelligence", "人工智能"),
