@@ -18,9 +18,11 @@ in one place:
   which happens when the previous stage has stopped firing, so that every fact a ``no``
   condition tests is already there (the loader checks that it comes from an earlier stage).
 * **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.  The engine
-  is given only the fields that conditions test, plus a key ``k`` that is unique in the
-  session (so no two facts are ever "identical", durable-rules issue 376); a firing's bindings
-  are the whole facts, looked up by that key.
+  is given only the fields that conditions test, a property naming the fact's type
+  (``t__certificate: 1``, see :func:`~taian_titles.ruleset.type_key`) and an ``id`` that is
+  unique in the session (so no two facts are ever "identical", durable-rules issue 376, and
+  the core never computes an identity by sorting and hashing every property); a firing's
+  bindings are the whole facts, looked up by that id.
 * **Fewer round trips**: facts that no rule of the current stage tests are asserted with the
   next stage's marker instead of in a round of their own.
 * **Every session starts an action before it is deleted.**  Deleting a session in which no
@@ -45,7 +47,7 @@ from typing import Any, Callable, Iterable, Mapping
 import durable_rules_engine as _dre
 import orjson
 
-from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules
+from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, type_key
 
 __all__ = ["Engine", "EngineError", "Firing"]
 
@@ -91,22 +93,24 @@ Conclude = Callable[[dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
 
 def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
     """A function giving what the engine is told of a fact: the fields its conditions test, its
-    type, its key and its session.  Generated per fact type, as attrs generates ``__init__``:
-    a dict display with the names written out is several times faster than a comprehension."""
+    type (the property :func:`type_key` names), its ``id`` in the session and its session.
+    Generated per fact type, as attrs generates ``__init__``: a dict display with the names
+    written out is several times faster than a comprehension."""
     names = sorted(fields)
+    key = type_key(kind)
 
-    def some_fields(fact: dict[str, Any], k: int, sid: str) -> dict[str, Any]:
+    def some_fields(fact: dict[str, Any], n: int, sid: str) -> dict[str, Any]:
         # a fact without some tested field (rare): the engine is told the others
         entry = {name: fact[name] for name in names if name in fact}
-        entry["t"], entry["k"], entry["sid"] = kind, k, sid
+        entry[key], entry["id"], entry["sid"] = 1, n, sid
         return entry
 
     entries = "".join(f"{name!r}: fact[{name!r}], " for name in names)  # repr(): quoted literals
-    source = (f"def slim(fact, k, sid):\n"
+    source = (f"def slim(fact, n, sid):\n"
               f"    try:\n"
-              f"        return {{{entries}'t': {kind!r}, 'k': k, 'sid': sid}}\n"
+              f"        return {{{entries}{key!r}: 1, 'id': n, 'sid': sid}}\n"
               f"    except KeyError:\n"
-              f"        return some_fields(fact, k, sid)\n")
+              f"        return some_fields(fact, n, sid)\n")
     namespace: dict[str, Any] = {"some_fields": some_fields}
     exec(compile(source, f"<slim {kind}>", "exec"), namespace)
     return namespace["slim"]  # type: ignore[no-any-return]
@@ -190,7 +194,7 @@ class Engine:
         self.ruleset = ruleset
         self.definition = {
             **compile_rules(ruleset),
-            _OPENED: {"all": [{"stage__": {"$and": [{"t": "stage__"}, {"name": STAGES[0]}]}}]},
+            _OPENED: {"all": [{"stage__": {"$and": [{type_key("stage__"): 1}, {"name": STAGES[0]}]}}]},
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
         self.fields = _tested_fields(ruleset)
@@ -250,7 +254,7 @@ class Engine:
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
-            store: list[dict[str, Any]] = []  # every asserted fact, whole, at its key ``k``
+            store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
             slim_of, wanted, loads = self._slim_of, self._wanted, orjson.loads
             try:
                 carry: list[dict[str, Any]] = facts
@@ -263,7 +267,7 @@ class Engine:
                     consumed = self.consumed_by_stage[number]
                     while pending:
                         # Assert the round as one batch: the engine gets only the fields its
-                        # conditions test, and the key ``k`` of the whole fact in ``store``.
+                        # conditions test, and the ``id`` of the whole fact in ``store``.
                         slim = []
                         for fact in pending:
                             slim.append(slim_of[fact["t"]](fact, len(store), sid))
@@ -286,7 +290,7 @@ class Engine:
                                             raise EngineError(f"rule {rule_id} matched a fact of session "
                                                               f"{fact.get('sid')!r} in session {sid!r}")
                                         if alias != "stage__":
-                                            bindings[alias] = store[fact["k"]]
+                                            bindings[alias] = store[fact["id"]]
                                     results = tuple(actions[rule_id](bindings))
                                     firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                                     for result in results:

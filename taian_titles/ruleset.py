@@ -483,6 +483,9 @@ def _fields_of(rules: list[Rule]) -> dict[str, set[str]]:
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+#: Keys a derived fact may not set: the fact's type, what the engine adapter gives the core
+#: (``id``, ``sid``) and what every derivation writes itself (``rule``, ``basis``).
+_ENGINE_KEYS = frozenset({"t", "id", "sid", "rule", "basis"})
 
 
 def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Mapping[str, Any],
@@ -523,6 +526,10 @@ def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Map
         for alias in then.basis + ((then.copy,) if then.copy else ()):
             if alias not in aliases:
                 problems.append(f"{where}: then names {alias!r}, which no condition binds")
+        for key, _ in then.set:
+            if key in _ENGINE_KEYS or key.startswith(("t__", "$")):
+                problems.append(f"{where}: then.set: {key!r} is reserved for the engine; "
+                                f"reserved: {', '.join(sorted(_ENGINE_KEYS))} and names starting 't__' or '$'")
         for _, op in then.set + (((None, then.eligible_on),) if then.eligible_on else ()):
             _check_operand(op, aliases, fields, parameters, where, "then", problems)
         verdict = dict(then.set).get("meets_quota")
@@ -587,13 +594,19 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
     for r in ruleset.rules:
         terms: list[dict[str, Any]] = []
         if any(cond.negated for cond in r.when):
-            terms.append({"stage__": {"$and": [{"t": "stage__"}, {"name": r.stage}]}})
+            terms.append({"stage__": {"$and": [{type_key("stage__"): 1}, {"name": r.stage}]}})
         for n, cond in enumerate(r.when):
-            expr = [{"t": cond.fact}] + [_compile_test(t, ruleset) for t in cond.tests]
+            expr = [{type_key(cond.fact): 1}] + [_compile_test(t, ruleset) for t in cond.tests]
             body = expr[0] if len(expr) == 1 else {"$and": expr}
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
         definition[r.id] = {"all": terms}
     return definition
+
+
+def type_key(kind: str) -> str:
+    """The property that marks a fact's type for the engine: one name per type, so that the
+    engine's first alpha test (a lookup by property name) finds only the conditions on it."""
+    return f"t__{kind}"
 
 
 def _compile_test(test: Test, ruleset: Ruleset) -> dict[str, Any]:

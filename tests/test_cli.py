@@ -409,6 +409,19 @@ def test_ruleset_check_names_the_entry_at_fault(capsys, tmp_path):
     assert "Traceback" not in err
 
 
+def test_ruleset_check_refuses_a_derived_field_the_engine_uses(capsys, tmp_path):
+    # The engine gives every fact an ``id`` and a type property: a derivation may not set them.
+    text = default_ruleset_path().read_text("utf-8")
+    old = 'then = { derive = "held_certificate", copy = "cert", basis = ["cert"] }'
+    assert old in text
+    path = write(tmp_path, "reserved.toml", text.replace(
+        old, 'then = { derive = "held_certificate", copy = "cert", basis = ["cert"], set = { id = 1, t__x = 2 } }'))
+    status, _, err = run(capsys, "ruleset", "check", path)
+    assert status == 1
+    assert "rule 'held-certificate': then.set: 'id' is reserved for the engine" in err
+    assert "then.set: 't__x' is reserved for the engine" in err
+
+
 def test_ruleset_check_reports_every_problem(capsys, tmp_path):
     text = default_ruleset_path().read_text("utf-8")
     text = text.replace('value = "20%"', 'value = "120%"', 1).replace('clause = "M9-2c"\nstage', 'clause = "M9-9"\nstage', 1)
