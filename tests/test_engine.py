@@ -139,7 +139,7 @@ def test_what_the_engine_is_told_of_a_fact_is_its_tested_fields_type_id_and_sess
     del cert["revoked"]
     assert slim["certificate"](cert, 7, "s9") == {"issued_on": "2025-01-01", "programme": "p",
                                                    "t__certificate": 1, "id": 7, "sid": "s9"}
-    # a type no condition tests: only its type, key and session
+    # a type no condition tests: only its type, id and session
     assert slim["no_such_type"]({"t": "no_such_type", "x": 1}, 0, "s1") == {"t__no_such_type": 1, "id": 0, "sid": "s1"}
 
 
