@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterable, Mapping
 import durable_rules_engine as _dre
 import orjson
 
-from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, type_key
+from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, stage_gate, type_key
 
 __all__ = ["Engine", "EngineError", "Firing"]
 
@@ -194,7 +194,7 @@ class Engine:
         self.ruleset = ruleset
         self.definition = {
             **compile_rules(ruleset),
-            _OPENED: {"all": [{"stage__": {"$and": [{type_key("stage__"): 1}, {"name": STAGES[0]}]}}]},
+            _OPENED: {"all": [stage_gate(STAGES[0])]},
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
         self.fields = _tested_fields(ruleset)

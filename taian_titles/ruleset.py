@@ -594,13 +594,18 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
     for r in ruleset.rules:
         terms: list[dict[str, Any]] = []
         if any(cond.negated for cond in r.when):
-            terms.append({"stage__": {"$and": [{type_key("stage__"): 1}, {"name": r.stage}]}})
+            terms.append(stage_gate(r.stage))
         for n, cond in enumerate(r.when):
             expr = [{type_key(cond.fact): 1}] + [_compile_test(t, ruleset) for t in cond.tests]
             body = expr[0] if len(expr) == 1 else {"$and": expr}
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
         definition[r.id] = {"all": terms}
     return definition
+
+
+def stage_gate(stage: str) -> dict[str, Any]:
+    """The condition on a stage's marker fact (bound as ``stage__``)."""
+    return {"stage__": {"$and": [{type_key("stage__"): 1}, {"name": stage}]}}
 
 
 def type_key(kind: str) -> str:
