@@ -17,6 +17,7 @@ in one place:
 * **Negation is staged**: a rule runs only after the marker fact of its stage is asserted,
   which happens when the previous stage has stopped firing, so that every fact a ``no``
   condition tests is already there (the loader checks that it comes from an earlier stage).
+  A stage none of whose (reachable) rules is gated gets no marker: nothing waits for it.
 * **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.  The engine
   is given only the fields that conditions test, a property naming the fact's type
   (``t__certificate: 1``, see :func:`~taian_titles.ruleset.type_key`) and an ``id`` that is
@@ -27,8 +28,9 @@ in one place:
   next stage's marker instead of in a round of their own.
 * **Every session starts an action before it is deleted.**  Deleting a session in which no
   action was ever started frees an invalid pointer in the C core (a segfault, depending on the
-  heap); a hidden rule ``opened__`` fires on the first stage marker, which is asserted in the
-  same batch as the input facts.
+  heap); a hidden rule ``opened__`` fires on the state fact (``$s``) that the core creates
+  with the first fact of every session.  A session in which nothing was asserted is not
+  deleted (the core never created it).
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
@@ -47,7 +49,7 @@ from typing import Any, Callable, Iterable, Mapping
 import durable_rules_engine as _dre
 import orjson
 
-from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, stage_gate, type_key
+from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, type_key
 
 __all__ = ["Engine", "EngineError", "Firing"]
 
@@ -194,7 +196,7 @@ class Engine:
         self.ruleset = ruleset
         self.definition = {
             **compile_rules(ruleset),
-            _OPENED: {"all": [stage_gate(STAGES[0])]},
+            _OPENED: {"all": [{"state__": {"$s": 1}}]},  # the core's state fact of a new session
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
         self.fields = _tested_fields(ruleset)
@@ -209,6 +211,8 @@ class Engine:
         # One compiled durable ruleset per set of input fact types: only the rules those facts
         # can reach (the core allocates and clears every join node of a ruleset per session).
         self._handles: dict[frozenset[str], int] = {}
+        # Per compiled ruleset, per stage: whether a rule of it is gated by the stage's marker.
+        self._marked: dict[int, tuple[bool, ...]] = {}
         self._finalizer = weakref.finalize(self, _delete_all, self._handles)
         self._handle = self._handle_for(None)
         self.live_sessions = 0
@@ -224,6 +228,8 @@ class Engine:
             with _LOCK:
                 handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
             self._handles[input_types] = handle  # type: ignore[index]
+            gated = {r.stage for r in self.ruleset.rules if r.id in definition and any(c.negated for c in r.when)}
+            self._marked[handle] = tuple(stage in gated for stage in STAGES)
         return handle
 
     def _reachable(self, input_types: frozenset[str]) -> dict[str, Any]:
@@ -251,18 +257,21 @@ class Engine:
         actions: Mapping[str, Conclude] = action if isinstance(action, Mapping) else _Calling(action)
         with _LOCK:
             handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
+            marked = self._marked[handle]
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
             slim_of, wanted, loads = self._slim_of, self._wanted, orjson.loads
+            opened = False
             try:
                 carry: list[dict[str, Any]] = facts
                 for number, stage in enumerate(STAGES):
                     # A stage runs in rounds: what a round concludes is asserted as one batch,
                     # which may make further rules of the stage fire, until nothing new follows.
-                    # The stage's marker comes last in the batch of what earlier stages left.
-                    pending = [*carry, {"t": "stage__", "name": stage}]
+                    # The stage's marker, if a rule waits for it, comes last in the batch of
+                    # what earlier stages left.
+                    pending = [*carry, {"t": "stage__", "name": stage}] if marked[number] else carry
                     carry = []
                     consumed = self.consumed_by_stage[number]
                     while pending:
@@ -272,6 +281,7 @@ class Engine:
                         for fact in pending:
                             slim.append(slim_of[fact["t"]](fact, len(store), sid))
                             store.append(fact)
+                        opened = True  # the core creates the session with its first fact
                         code, state = _dre.assert_facts(handle, orjson.dumps(slim).decode())
                         if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
                             raise EngineError(f"the engine did not handle a fact of session {sid}")
@@ -303,10 +313,11 @@ class Engine:
                 return firings
             finally:
                 self.live_sessions -= 1
-                try:
-                    _dre.delete_state(handle, sid)
-                except Exception:  # no state was created: nothing to delete
-                    pass
+                if opened:  # a session that nothing was asserted into does not exist
+                    try:
+                        _dre.delete_state(handle, sid)
+                    except Exception:  # pragma: no cover - the core failed before creating it
+                        pass
 
     def _wanted(self, fact: dict[str, Any]) -> bool:
         """Whether some condition could match the fact (the others are never asserted): a type no

@@ -8,12 +8,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
 
 import taian_titles.engine as engine_module
 from taian_titles import default_ruleset, evaluate, evaluate_many, load_ruleset
 from taian_titles.api import engine_for
-from taian_titles.decision import conclude
+from taian_titles import strategies as ts
+from taian_titles.decision import build_decision, conclude
 from taian_titles.engine import Engine, EngineError
+from taian_titles.facts import applicant_facts
 from taian_titles.ruleset import default_ruleset_path
 
 from .test_exchange import GOOD
@@ -224,7 +227,9 @@ def test_durable_reports_unhandled_facts_without_a_catch_all():
 def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
     # Deleting a durable-rules session in which no action was ever started frees an invalid
     # pointer (seen as a segfault).  The adapter's hidden opening rule prevents it; run in a
-    # child process so that a regression shows as a failed test, not a dead test run.
+    # child process so that a regression shows as a failed test, not a dead test run.  The
+    # sessions here have no stage marker (no gated rule is reachable from a title alone), a
+    # fact that no rule tests, or nothing at all.
     import subprocess
     code = (
         "from taian_titles.api import engine_for\n"
@@ -233,6 +238,9 @@ def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
         "for n in range(50):\n"
         "    assert engine.run([{'t': 'title', 'ref': 'title:0', 'index': 0, 'level': 'junior',"
         " 'digital': True, 'speciality': ''}], lambda *a: []) == []\n"
+        "    assert engine.run([{'t': 'tested_by_no_rule', 'x': 1}], lambda *a: []) == []\n"
+        "    assert engine.run([], lambda *a: []) == []\n"
+        "assert engine.live_sessions == 0\n"
         "print('ok')\n"
     )
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -271,3 +279,27 @@ def test_a_session_gets_only_the_rules_its_facts_can_reach():
     assert "held-skill-level" not in applicant_rules
     everything = engine._reachable(frozenset(f for f in engine.fields if f != "stage__"))
     assert set(everything) == set(engine.definition)
+
+
+def test_a_stage_gets_its_marker_only_when_a_reachable_rule_waits_for_it():
+    engine = Engine(default_ruleset())
+    # From a certificate: no rule of the derive stage is gated; M9-1 (outcome, gated by
+    # "no senior title") needs an achievement; the summary's not-met rules are gated.
+    marked = engine._marked[engine._handle_for(frozenset({"context", "certificate"}))]
+    assert dict(zip(engine_module.STAGES, marked)) == {"derive": False, "outcome": False, "summary": True}
+    marked = engine._marked[engine._handle_for(frozenset({"context", "certificate", "achievement", "title"}))]
+    assert dict(zip(engine_module.STAGES, marked)) == {"derive": False, "outcome": True, "summary": True}
+
+
+@given(ts.applicants(max_items=3))
+@settings(max_examples=60, deadline=None)
+def test_markers_only_where_rules_wait_for_them_decide_as_markers_everywhere(applicant):
+    ruleset = default_ruleset()
+    adaptive = Engine(ruleset)
+    everywhere = Engine(ruleset)
+    facts = applicant_facts(applicant, applicant.as_of, ruleset.param("required_years"))
+    handle = everywhere._handle_for(frozenset(f["t"] for f in facts))
+    everywhere._marked[handle] = (True,) * len(engine_module.STAGES)
+    action = action_for(ruleset)
+    assert (build_decision(applicant.id, applicant.as_of, adaptive.run(facts, action), ruleset)
+            == build_decision(applicant.id, applicant.as_of, everywhere.run(facts, action), ruleset))
