@@ -322,30 +322,58 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
 _Item = tuple[Rule, Mapping[str, Any], Mapping[str, Any]]
 
 
+@attrs.frozen
+class _Plan:
+    """What building a decision needs of one rule, looked up once per ruleset."""
+
+    rule: Rule
+    kind: str
+    target: str
+    order: int
+    level: Level | None  # of a highest_title rule
+
+
+def _plans(ruleset: Ruleset) -> dict[str, _Plan]:
+    plans = _PLANS.get(ruleset)
+    if plans is None:
+        plans = _PLANS[ruleset] = {
+            r.id: _Plan(r, r.then.kind, r.then.target, ruleset.order[r.id],
+                        Level.parse(r.then.target) if r.then.kind == "highest_title" else None)
+            for r in ruleset.rules}
+    return plans
+
+
+_PLANS: "weakref.WeakKeyDictionary[Ruleset, dict[str, _Plan]]" = weakref.WeakKeyDictionary()
+
+
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
-    order, rule_of, explainers = ruleset.order, ruleset.rule, _explainers(ruleset)
-    grouped: dict[tuple[str, str], list[_Item]] = {}
+    plans, explainers = _plans(ruleset), _explainers(ruleset)
+    # (kind, code) -> [the earliest rule's place in the ruleset, its items]
+    grouped: dict[tuple[str, str], list[Any]] = {}
     highest: Level | None = None
     for rule_id, bindings, concluded in firings:
-        rule = rule_of(rule_id)
-        then = rule.then
-        kind = then.kind
+        plan = plans[rule_id]
+        kind = plan.kind
         if kind == "derive":
             continue
         if kind == "highest_title":
-            level = Level.parse(then.target)
-            highest = level if highest is None or level.rank > highest.rank else highest
+            level = plan.level
+            assert level is not None
+            if highest is None or level.rank > highest.rank:
+                highest = level
             continue
-        (fact,) = concluded or conclude(rule, bindings, ruleset)
-        items = grouped.get((kind, then.target))
-        if items is None:
-            grouped[(kind, then.target)] = [(rule, bindings, fact)]
+        (fact,) = concluded or conclude(plan.rule, bindings, ruleset)
+        group = grouped.get((kind, plan.target))
+        if group is None:
+            grouped[(kind, plan.target)] = [plan.order, [(plan.rule, bindings, fact)]]
         else:
-            items.append((rule, bindings, fact))
+            if plan.order < group[0]:
+                group[0] = plan.order
+            group[1].append((plan.rule, bindings, fact))
     outcomes, not_met, notes = [], [], []
     memo: dict[Any, Explanation] = {}
-    for (kind, code), items in sorted(grouped.items(), key=lambda kv: min([order[i[0].id] for i in kv[1]])):
+    for (kind, code), (_, items) in sorted(grouped.items(), key=lambda kv: kv[1][0]):
         clause = items[0][0].clause
         if kind == "note":
             for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
@@ -357,7 +385,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             basis = _sorted_basis(fact["basis"])
             explanation = explainers[rule.id](bindings, memo)
         else:
-            rules = tuple(sorted({r.id for r, _, _ in items}, key=order.__getitem__))
+            rules = tuple(sorted({r.id for r, _, _ in items}, key=ruleset.order.__getitem__))
             basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
             explanation = join_explanations([explainers[r.id](b, memo) for r, b, _ in items])
         if kind == "outcome":
