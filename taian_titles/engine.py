@@ -44,7 +44,8 @@ import itertools
 import json
 import threading
 import weakref
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable
 
 import durable_rules_engine as _dre
 import orjson

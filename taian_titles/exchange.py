@@ -14,7 +14,8 @@ import datetime as _dt
 import re
 import types
 import typing
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable
 
 import attrs
 import cattrs
