@@ -25,7 +25,9 @@ in one place:
   the core never computes an identity by sorting and hashing every property); a firing's
   bindings are the whole facts, looked up by that id.
 * **Fewer round trips**: facts that no rule of the current stage tests are asserted with the
-  next stage's marker instead of in a round of their own.
+  next stage's marker instead of in a round of their own, and the matches of one rule that are
+  ready together come in one action (every rule has a ``cap``, see
+  :func:`~taian_titles.ruleset.compile_rules`).
 * **Every session starts an action before it is deleted.**  Deleting a session in which no
   action was ever started frees an invalid pointer in the C core (a segfault, depending on the
   heap); a hidden rule ``opened__`` fires on the state fact (``$s``) that the core creates
@@ -197,7 +199,7 @@ class Engine:
         self.ruleset = ruleset
         self.definition = {
             **compile_rules(ruleset),
-            _OPENED: {"all": [{"state__": {"$s": 1}}]},  # the core's state fact of a new session
+            _OPENED: {"all": [{"state__": {"$s": 1}}], "cap": 1},  # the core's state fact of a new session
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
         self.fields = _tested_fields(ruleset)
@@ -293,20 +295,22 @@ class Engine:
                         message = started[1] if started else None
                         while message:
                             try:
-                                (rule_id, matched), = loads(message).items()
+                                # One message: a rule and the list of its matches ready together.
+                                (rule_id, frames), = loads(message).items()
                                 if rule_id != _OPENED:
-                                    bindings = {}
-                                    for alias, fact in matched.items():
-                                        if fact.get("sid") != sid:
-                                            raise EngineError(f"rule {rule_id} matched a fact of session "
-                                                              f"{fact.get('sid')!r} in session {sid!r}")
-                                        if alias != "stage__":
-                                            bindings[alias] = store[fact["id"]]
-                                    results = tuple(actions[rule_id](bindings))
-                                    firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
-                                    for result in results:
-                                        if wanted(result):
-                                            (pending if result["t"] in consumed else carry).append(result)
+                                    for matched in frames:
+                                        bindings = {}
+                                        for alias, fact in matched.items():
+                                            if fact.get("sid") != sid:
+                                                raise EngineError(f"rule {rule_id} matched a fact of session "
+                                                                  f"{fact.get('sid')!r} in session {sid!r}")
+                                            if alias != "stage__":
+                                                bindings[alias] = store[fact["id"]]
+                                        results = tuple(actions[rule_id](bindings))
+                                        firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
+                                        for result in results:
+                                            if wanted(result):
+                                                (pending if result["t"] in consumed else carry).append(result)
                             except BaseException:
                                 _dre.abandon_action(handle, state)
                                 raise

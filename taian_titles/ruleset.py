@@ -589,6 +589,9 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
     only once every fact it negates has been asserted.  A rule of positive conditions only needs
     no gate (what it concludes cannot be undone by a later fact), and leaving the gate out saves
     the engine a join node per rule, which it allocates and clears for every session.
+
+    Every rule has a ``cap``: the matches of one rule that are ready together are handed over
+    in one action (a list of up to ``MATCHES_PER_ACTION`` frames) rather than one action each.
     """
     definition: dict[str, Any] = {}
     for r in ruleset.rules:
@@ -599,8 +602,12 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
             expr = [{type_key(cond.fact): 1}] + [_compile_test(t, ruleset) for t in cond.tests]
             body = expr[0] if len(expr) == 1 else {"$and": expr}
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
-        definition[r.id] = {"all": terms}
+        definition[r.id] = {"all": terms, "cap": MATCHES_PER_ACTION}
     return definition
+
+
+#: The most matches of one rule the engine hands over in one action (durable-rules' ``cap``).
+MATCHES_PER_ACTION = 1000
 
 
 def stage_gate(stage: str) -> dict[str, Any]:

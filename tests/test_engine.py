@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,8 @@ from taian_titles import strategies as ts
 from taian_titles.decision import build_decision, conclude
 from taian_titles.engine import Engine, EngineError
 from taian_titles.facts import applicant_facts
-from taian_titles.ruleset import default_ruleset_path
+from taian_titles.exchange import applicant_from_dict
+from taian_titles.ruleset import MATCHES_PER_ACTION, default_ruleset_path
 
 from .test_exchange import GOOD
 
@@ -303,3 +305,28 @@ def test_markers_only_where_rules_wait_for_them_decide_as_markers_everywhere(app
     action = action_for(ruleset)
     assert (build_decision(applicant.id, applicant.as_of, adaptive.run(facts, action), ruleset)
             == build_decision(applicant.id, applicant.as_of, everywhere.run(facts, action), ruleset))
+
+
+def test_a_rule_with_a_cap_hands_over_its_ready_matches_in_one_action():
+    # compile_rules gives every rule a cap: three matches asserted together come as one message
+    # with a list of three frames, and the adapter still records one firing per match.
+    handle = _dre.create_ruleset(f"probe-{next(engine_module._NAMES)}", engine_module.json.dumps(
+        {"r": {"all": [{"m": {"t": "x"}}], "cap": 1000}, "catch": CATCH_ALL}))
+    try:
+        _, state = _dre.assert_facts(handle, engine_module.json.dumps(
+            [{"sid": "p", "t": "x", "id": n} for n in range(3)]))
+        started = _dre.start_action_for_state(handle, state)
+        (rule, frames), = engine_module.json.loads(started[1]).items()
+        assert rule == "r" and sorted(f["m"]["id"] for f in frames) == [0, 1, 2]
+        assert _dre.complete_and_start_action(handle, state) is None
+    finally:
+        _dre.delete_ruleset(handle)
+    ruleset = default_ruleset()
+    definition = engine_for(ruleset).definition
+    assert all(definition[r.id]["cap"] == MATCHES_PER_ACTION for r in ruleset.rules)
+    record = applicant_n(1)
+    record["certificates"] = [{**record["certificates"][0], "number": f"N-{n}"} for n in range(3)]
+    facts = applicant_facts(applicant_from_dict(record), _dt.date(2025, 6, 1), 3)
+    firings = engine_for(ruleset).run(facts, action_for(ruleset))
+    assert sorted(f.bindings["cert"]["number"] for f in firings if f.rule_id == "held-certificate") == [
+        "N-0", "N-1", "N-2"]
