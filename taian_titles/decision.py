@@ -345,6 +345,12 @@ def _plans(ruleset: Ruleset) -> dict[str, _Plan]:
 
 _PLANS: "weakref.WeakKeyDictionary[Ruleset, dict[str, _Plan]]" = weakref.WeakKeyDictionary()
 
+#: Explanations rendered for a ruleset, by rule and the values filling its placeholders, kept
+#: across decisions (an explanation depends on nothing else): M9-3b's has no placeholder and
+#: M9-1's names one of few achievements.  Started afresh once it holds this many.
+MEMO_SIZE = 4096
+_MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.WeakKeyDictionary()
+
 
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
@@ -372,7 +378,9 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
                 group[0] = plan.order
             group[1].append((plan.rule, bindings, fact))
     outcomes, not_met, notes = [], [], []
-    memo: dict[Any, Explanation] = {}
+    memo = _MEMOS.get(ruleset)
+    if memo is None or len(memo) >= MEMO_SIZE:
+        memo = _MEMOS[ruleset] = {}
     for (kind, code), (_, items) in sorted(grouped.items(), key=lambda kv: kv[1][0]):
         clause = items[0][0].clause
         if kind == "note":

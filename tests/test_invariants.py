@@ -107,6 +107,32 @@ def test_evaluation_is_deterministic(applicant: Applicant) -> None:
     assert evaluate(tt.applicant_to_dict(applicant)).to_dict() == first
 
 
+@given(APPLICANTS)
+def test_explanations_do_not_depend_on_the_applicants_evaluated_before(applicant: Applicant) -> None:
+    from taian_titles import decision
+    first = evaluate(applicant).to_dict()  # with explanations kept from earlier examples
+    decision._MEMOS.clear()
+    assert evaluate(applicant).to_dict() == first
+
+
+def _numbered(n: int) -> dict[str, Any]:
+    """An applicant whose explanation names its own certificate number."""
+    return {"id": f"A-{n}", "as_of": "2025-06-01", "certificates": [
+        {"number": f"N-{n}", "programme": DTE_PROGRAMME, "kind": "professional_level", "level": "junior",
+         "direction": "人工智能", "issued_on": "2025-01-01"}]}
+
+
+def test_the_explanations_kept_across_decisions_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taian_titles import decision
+    monkeypatch.setattr(decision, "MEMO_SIZE", 8)
+    seen = []
+    for n in range(40):
+        evaluate(_numbered(n))
+        seen.append(len(decision._MEMOS[tt.default_ruleset()]))
+    assert max(seen) <= 8 + 12 and min(seen[10:]) < 8  # started afresh, more than once
+    assert seen != sorted(seen)
+
+
 # --------------------------------------------------------------------------- order independence
 
 @given(APPLICANTS, st.data())
