@@ -348,7 +348,7 @@ _PLANS: "weakref.WeakKeyDictionary[Ruleset, dict[str, _Plan]]" = weakref.WeakKey
 #: Explanations rendered for a ruleset, by rule and the values filling its placeholders, kept
 #: across decisions (an explanation depends on nothing else): M9-3b's has no placeholder and
 #: M9-1's names one of few achievements.  Started afresh once it holds this many.
-MEMO_SIZE = 4096
+MEMO_SIZE = 1024
 _MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.WeakKeyDictionary()
 
 
