@@ -319,9 +319,6 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(unique, key=_basis_key))
 
 
-_Item = tuple[Rule, Mapping[str, Any], Mapping[str, Any]]
-
-
 @attrs.frozen
 class _Plan:
     """What building a decision needs of one rule, looked up once per ruleset."""
@@ -347,7 +344,8 @@ _PLANS: "weakref.WeakKeyDictionary[Ruleset, dict[str, _Plan]]" = weakref.WeakKey
 
 #: Explanations rendered for a ruleset, by rule and the values filling its placeholders, kept
 #: across decisions (an explanation depends on nothing else): M9-3b's has no placeholder and
-#: M9-1's names one of few achievements.  Started afresh once it holds this many.
+#: M9-3a's names one of a few skill levels and occupations.  Started afresh once it holds this
+#: many (about 600 KiB).
 MEMO_SIZE = 1024
 _MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.WeakKeyDictionary()
 
@@ -355,7 +353,7 @@ _MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.W
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
     plans, explainers = _plans(ruleset), _explainers(ruleset)
-    # (kind, code) -> [the earliest rule's place in the ruleset, its items]
+    # (kind, code) -> [the earliest rule's place in the ruleset, [(rule, bindings, fact), ...]]
     grouped: dict[tuple[str, str], list[Any]] = {}
     highest: Level | None = None
     for rule_id, bindings, concluded in firings:
