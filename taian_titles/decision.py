@@ -257,19 +257,12 @@ def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Rule
     With ``memo``, firings of one rule that fill its placeholders with the same values share
     one rendering (M9-3b fires once per reason the applicant is a digital technical talent).
     """
-    return _explainers(ruleset)[rule.id](bindings, memo)
+    explainer = _plans(ruleset)[rule.id].explain
+    assert explainer is not None, f"rule {rule.id} has no explanation"
+    return explainer(bindings, memo)
 
 
 Explainer = Callable[[Mapping[str, Mapping[str, Any]], "dict[Any, Explanation] | None"], Explanation]
-_EXPLAINERS: "weakref.WeakKeyDictionary[Ruleset, dict[str, Explainer]]" = weakref.WeakKeyDictionary()
-
-
-def _explainers(ruleset: Ruleset) -> dict[str, Explainer]:
-    explainers = _EXPLAINERS.get(ruleset)
-    if explainers is None:
-        explainers = _EXPLAINERS[ruleset] = {r.id: _compile_explainer(r, ruleset) for r in ruleset.rules
-                                             if r.explain}
-    return explainers
 
 
 def _compile_explainer(rule: Rule, ruleset: Ruleset) -> Explainer:
@@ -321,13 +314,14 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
 
 @attrs.frozen
 class _Plan:
-    """What building a decision needs of one rule, looked up once per ruleset."""
+    """What building a decision needs of one rule, compiled once per ruleset."""
 
     rule: Rule
     kind: str
     target: str
     order: int
     level: Level | None  # of a highest_title rule
+    explain: Explainer | None  # of a rule with explanation templates
 
 
 def _plans(ruleset: Ruleset) -> dict[str, _Plan]:
@@ -335,7 +329,8 @@ def _plans(ruleset: Ruleset) -> dict[str, _Plan]:
     if plans is None:
         plans = _PLANS[ruleset] = {
             r.id: _Plan(r, r.then.kind, r.then.target, ruleset.order[r.id],
-                        Level.parse(r.then.target) if r.then.kind == "highest_title" else None)
+                        Level.parse(r.then.target) if r.then.kind == "highest_title" else None,
+                        _compile_explainer(r, ruleset) if r.explain else None)
             for r in ruleset.rules}
     return plans
 
@@ -352,8 +347,8 @@ _MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.W
 
 def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
     """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
-    plans, explainers = _plans(ruleset), _explainers(ruleset)
-    # (kind, code) -> [the earliest rule's place in the ruleset, [(rule, bindings, fact), ...]]
+    plans = _plans(ruleset)
+    # (kind, code) -> [the earliest rule's place in the ruleset, [(plan, bindings, fact), ...]]
     grouped: dict[tuple[str, str], list[Any]] = {}
     highest: Level | None = None
     for rule_id, bindings, concluded in firings:
@@ -370,30 +365,30 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
         (fact,) = concluded or conclude(plan.rule, bindings, ruleset)
         group = grouped.get((kind, plan.target))
         if group is None:
-            grouped[(kind, plan.target)] = [plan.order, [(plan.rule, bindings, fact)]]
+            grouped[(kind, plan.target)] = [plan.order, [(plan, bindings, fact)]]
         else:
             if plan.order < group[0]:
                 group[0] = plan.order
-            group[1].append((plan.rule, bindings, fact))
+            group[1].append((plan, bindings, fact))
     outcomes, not_met, notes = [], [], []
     memo = _MEMOS.get(ruleset)
     if memo is None or len(memo) >= MEMO_SIZE:
         memo = _MEMOS[ruleset] = {}
     for (kind, code), (_, items) in sorted(grouped.items(), key=lambda kv: kv[1][0]):
-        clause = items[0][0].clause
+        clause = items[0][0].rule.clause
         if kind == "note":
-            for rule, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
-                notes.append(Note(code, _sorted_basis(fact["basis"]), explainers[rule.id](bindings, None), rule.id))
+            for plan, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
+                notes.append(Note(code, _sorted_basis(fact["basis"]), plan.explain(bindings, None), plan.rule.id))
             continue
         if len(items) == 1:
-            rule, bindings, fact = items[0]
-            rules: tuple[str, ...] = (rule.id,)
+            plan, bindings, fact = items[0]
+            rules: tuple[str, ...] = (plan.rule.id,)
             basis = _sorted_basis(fact["basis"])
-            explanation = explainers[rule.id](bindings, memo)
+            explanation = plan.explain(bindings, memo)
         else:
-            rules = tuple(sorted({r.id for r, _, _ in items}, key=ruleset.order.__getitem__))
+            rules = tuple(sorted({p.rule.id for p, _, _ in items}, key=ruleset.order.__getitem__))
             basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
-            explanation = join_explanations([explainers[r.id](b, memo) for r, b, _ in items])
+            explanation = join_explanations([p.explain(b, memo) for p, b, _ in items])
         if kind == "outcome":
             outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))
         elif kind == "not_met":
