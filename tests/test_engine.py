@@ -15,7 +15,7 @@ import taian_titles.engine as engine_module
 from taian_titles import default_ruleset, evaluate, evaluate_many, load_ruleset
 from taian_titles.api import engine_for
 from taian_titles import strategies as ts
-from taian_titles.decision import build_decision, conclude
+from taian_titles.decision import actions_of, build_decision, conclude
 from taian_titles.engine import Engine, EngineError
 from taian_titles.facts import applicant_facts
 from taian_titles.exchange import applicant_from_dict
@@ -149,12 +149,8 @@ def test_what_the_engine_is_told_of_a_fact_is_its_tested_fields_type_id_and_sess
 
 
 def test_actions_given_as_a_mapping_or_as_one_function_fire_alike():
-    from taian_titles.decision import actions_of
-    from taian_titles.facts import applicant_facts
-    from taian_titles.exchange import applicant_from_dict
-    import datetime as dt
     ruleset = default_ruleset()
-    facts = applicant_facts(applicant_from_dict(GOOD), dt.date(2025, 6, 1), 3)
+    facts = applicant_facts(applicant_from_dict(GOOD), _dt.date(2025, 6, 1), 3)
     by_mapping = engine_for(ruleset).run(facts, actions_of(ruleset))
     by_function = engine_for(ruleset).run(facts, action_for(ruleset))
     assert by_mapping == by_function and len(by_mapping) > 5
