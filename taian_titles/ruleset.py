@@ -518,6 +518,11 @@ def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Map
                 ops = test.operand if isinstance(test.operand, tuple) else (test.operand,)
                 for op in ops:
                     _check_operand(op, aliases, fields, parameters, where, cond.source, problems)
+                if test.op == "in" and any(isinstance(op, Ref) for op in ops):
+                    # durable-rules matches such a list wrongly (see _condition_body)
+                    problems.append(f"{where}: {cond.source!r}: 'in [...]' may list only values and "
+                                    f"parameters, not another fact's field; write one rule per field "
+                                    f"compared, or compare with == ")
             if cond.alias:
                 if cond.alias in aliases:
                     problems.append(f"{where}: alias {cond.alias!r} bound twice")
@@ -598,12 +603,51 @@ def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
         terms: list[dict[str, Any]] = []
         if any(cond.negated for cond in r.when):
             terms.append(stage_gate(r.stage))
+        aliases = {c.alias: c.fact for c in r.when if c.alias}
         for n, cond in enumerate(r.when):
-            expr = [{type_key(cond.fact): 1}] + [_compile_test(t, ruleset) for t in cond.tests]
-            body = expr[0] if len(expr) == 1 else {"$and": expr}
+            body = _condition_body(cond, aliases, ruleset)
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
         definition[r.id] = {"all": terms, "cap": MATCHES_PER_ACTION}
     return definition
+
+
+def _condition_body(cond: Condition, aliases: Mapping[str, str], ruleset: Ruleset) -> dict[str, Any]:
+    """One condition for durable-rules, its tests ordered around two faults of the C core.
+
+    The core checks the tests that compare with another fact (``date <= ctx.as_of``) in
+    sequence when a fact arrives, and it mishandles two cases (durable-rules 2.0.28):
+
+    * **The last test of the sequence fails**: the core skips past the sequence's end and reads
+      memory beyond it until it happens on the end marker; the process may crash (a segfault,
+      depending on the heap; jruizgit/rules#381, fixed by the unmerged pull request #386).  So a
+      test that cannot fail comes last: the fact's type property against the other fact's
+      (``t__work_time >= <alias>.t__held_certificate``: both are always 1).  Not ``==``, which
+      the core would use to index the join; and not ``sid`` or ``id``, whose text the core does
+      not copy when it stores a fact (it would read memory that Python has freed).
+    * **An ``in [...]`` list comes before such a test**: the core stops at the end of the list's
+      group and never checks the tests after it, so the condition matches when it should not.
+      So lists come after every comparison with another fact (and may list only values and
+      parameters, which the loader checks).
+
+    Tests that compare with a value or a parameter are decided before this sequence (by the
+    core's alpha network), so their order does not matter.
+    """
+    values, between, lists = [], [], []
+    refs = []
+    for test in cond.tests:
+        compiled = _compile_test(test, ruleset)
+        if test.op == "in" and len(compiled) == 1 and "$or" in compiled:
+            lists.append(compiled)
+        elif isinstance(test.operand, Ref):
+            between.append(compiled)
+            refs.append(test.operand.alias)
+        else:
+            values.append(compiled)
+    if between:
+        other = refs[-1]
+        between.append({"$gte": {type_key(cond.fact): {other: type_key(aliases[other])}}})
+    expr = [{type_key(cond.fact): 1}, *values, *between, *lists]
+    return expr[0] if len(expr) == 1 else {"$and": expr}
 
 
 #: The most matches of one rule the engine hands over in one action (durable-rules' ``cap``).

@@ -19,7 +19,7 @@ from taian_titles.decision import actions_of, build_decision, conclude
 from taian_titles.engine import Engine, EngineError
 from taian_titles.facts import applicant_facts
 from taian_titles.exchange import applicant_from_dict
-from taian_titles.ruleset import MATCHES_PER_ACTION, default_ruleset_path
+from taian_titles.ruleset import MATCHES_PER_ACTION, Ref, default_ruleset_path
 
 from .test_exchange import GOOD
 
@@ -220,6 +220,111 @@ def test_durable_reports_unhandled_facts_without_a_catch_all():
         assert code == engine_module._OBSERVED
     finally:
         _dre.delete_ruleset(handle)
+
+
+# durable-rules 2.0.28 checks the tests of a condition that compare with another fact in
+# sequence, and mishandles two cases (see ruleset._condition_body):
+ANOTHER_FACT = [{"t": "ctx", "v": 10}, {"t": "a", "k": "x", "v": 5}]  # a.v > ctx.v is false
+
+
+def _compared(*tests: dict) -> dict:
+    return {"r": {"all": [{"ctx": {"t": "ctx"}}, {"a": {"$and": [{"t": "a"}, *tests]}}]}, "catch": CATCH_ALL}
+
+
+def test_durable_never_checks_a_comparison_that_follows_an_in_list():
+    in_list = {"$or": [{"k": "x"}, {"k": "y"}]}
+    greater = {"$gt": {"v": {"ctx": "v"}}}
+    assert len(_fired(_compared(in_list, greater), ANOTHER_FACT)) == 1  # wrongly matched
+    assert _fired(_compared(greater, in_list), ANOTHER_FACT) == []
+
+
+def test_durable_with_a_last_comparison_that_cannot_fail_survives_a_failing_comparison():
+    # Unguarded, a failing last comparison makes the core read past the end of the sequence
+    # (jruizgit/rules#381): a segfault or not, depending on the heap, so the unguarded form is
+    # not run here.  Guarded as compile_rules guards it, in a child process, many times:
+    import subprocess
+    code = (
+        "import json\n"
+        "import durable_rules_engine as d\n"
+        "rule = {'all': [{'ctx': {'t__ctx': 1}}, {'a': {'$and': [{'t__a': 1}, {'$gt': {'v': {'ctx': 'v'}}},"
+        " {'$gte': {'t__a': {'ctx': 't__ctx'}}}]}}]}\n"
+        "fired = []\n"
+        "for n in range(200):\n"
+        "    h = d.create_ruleset(f'guarded{n}', json.dumps({'r': rule, 'open': {'all': [{'s': {'$s': 1}}]}}))\n"
+        "    facts = [{'t__ctx': 1, 'v': 10, 'id': 1, 'sid': 's'}, {'t__a': 1, 'v': 5 + 10 * (n % 2), 'id': 2, 'sid': 's'}]\n"
+        "    _, state = d.assert_facts(h, json.dumps(facts))\n"
+        "    started = d.start_action_for_state(h, state)\n"
+        "    message = started[1] if started else None\n"
+        "    while message:\n"
+        "        fired += [name for name in json.loads(message) if name == 'r']\n"
+        "        message = d.complete_and_start_action(h, state)\n"
+        "    d.delete_state(h, 's')\n"
+        "    d.delete_ruleset(h)\n"
+        "print(len(fired))\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.strip() == "100"  # a.v = 15 matched, a.v = 5 did not
+
+
+def _names_another_fact(test: dict) -> bool:
+    (key, value), = test.items()
+    operands = value.values() if key.startswith("$") else [value]
+    return any(isinstance(operand, dict) for operand in operands)
+
+
+def test_every_compiled_comparison_with_another_fact_is_followed_by_one_that_cannot_fail():
+    ruleset = default_ruleset()
+    compiled = Engine(ruleset).definition
+    guarded = 0
+    for rule in ruleset.rules:
+        aliases = {c.alias: c.fact for c in rule.when if c.alias}
+        for term in compiled[rule.id]["all"]:
+            (_, body), = term.items()
+            tests = body.get("$and", [body])
+            between = [n for n, t in enumerate(tests) if "$or" not in t and _names_another_fact(t)]
+            if not between:
+                continue
+            assert len(between) >= 2, f"{rule.id}: a comparison without the guard after it"
+            # the guard: this fact's type property >= the other fact's (both are always 1)
+            (own, other), = tests[between[-1]]["$gte"].items()
+            (alias, other_type), = other.items()
+            assert own == next(iter(tests[0])) and other_type == f"t__{aliases[alias]}", rule.id
+            # in-lists come after the comparisons
+            assert all(n > between[-1] for n, t in enumerate(tests) if "$or" in t), rule.id
+            guarded += 1
+    comparing = sum(1 for r in ruleset.rules for c in r.when
+                    if any(isinstance(t.operand, Ref) for t in c.tests))
+    assert guarded == comparing > 0
+
+
+def test_an_in_list_before_a_comparison_with_another_fact_still_lets_the_comparison_decide(tmp_path):
+    text = default_ruleset_path().read_text("utf-8")
+    old = '"a: achievement where date <= ctx.as_of"'
+    assert old in text
+    path = tmp_path / "listed.toml"
+    path.write_text(text.replace(old, '"a: achievement where description in [\'专利\', \'奖励\'] and date <= ctx.as_of"'),
+                    encoding="utf-8")
+    ruleset = load_ruleset(path)
+
+    def held(date: str) -> bool:
+        record = {"id": "a", "as_of": "2026-01-01", "achievements": [{"description": "专利", "date": date}]}
+        applicant = applicant_from_dict(record)
+        facts = applicant_facts(applicant, applicant.as_of, 3)
+        return "held-achievement" in {f.rule_id for f in engine_for(ruleset).run(facts, actions_of(ruleset))}
+
+    assert held("2025-06-01")
+    assert not held("2027-06-01")  # achieved after the evaluation date
+
+
+def test_the_loader_refuses_an_in_list_naming_another_facts_field(tmp_path):
+    from taian_titles.errors import RulesetError
+    text = default_ruleset_path().read_text("utf-8")
+    old = '"a: achievement where date <= ctx.as_of"'
+    path = tmp_path / "listed.toml"
+    path.write_text(text.replace(old, '"a: achievement where date in [ctx.as_of, \'2025-01-01\']"'), encoding="utf-8")
+    with pytest.raises(RulesetError, match=r"held-achievement.*'in \[\.\.\.\]' may list only values and parameters"):
+        load_ruleset(path)
 
 
 def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
