@@ -33,6 +33,9 @@ in one place:
   heap); a hidden rule ``opened__`` fires on the state fact (``$s``) that the core creates
   with the first fact of every session.  A session in which nothing was asserted is not
   deleted (the core never created it).
+* **Comparisons with another fact end with one that cannot fail**, and in-lists come last
+  (:func:`~taian_titles.ruleset.compile_rules`): the core reads past the end of a condition's
+  tests when the last one fails (a segfault at times) and never checks a test after a list.
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
