@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import os
+import re
+import shutil
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -325,6 +329,58 @@ def test_the_loader_refuses_an_in_list_naming_another_facts_field(tmp_path):
     path.write_text(text.replace(old, '"a: achievement where date in [ctx.as_of, \'2025-01-01\']"'), encoding="utf-8")
     with pytest.raises(RulesetError, match=r"held-achievement.*'in \[\.\.\.\]' may list only values and parameters"):
         load_ruleset(path)
+
+
+_MEMCHECK_CHILD = """
+import json, random
+from pathlib import Path
+from taian_titles import evaluate
+from taian_titles.quota import check_quota
+examples = Path({examples!r})
+for line in (examples / "applicants.jsonl").read_text("utf-8").splitlines():
+    evaluate(json.loads(line))
+city = json.loads((examples / "city-2025.json").read_text("utf-8"))
+for rec in (city if isinstance(city, list) else city["lists"]):
+    check_quota(rec)
+day = lambda rng: f"20{{rng.randint(19, 27)}}-0{{rng.randint(1, 9)}}-1{{rng.randint(0, 9)}}"
+for n in range(60):  # every kind of item, dated before and after the evaluation date
+    rng = random.Random(n)
+    kind = rng.choice(["professional_level", "training"])
+    evaluate({{"id": f"m{{n}}", "as_of": "2026-01-01" if n % 5 else "2025-01-01",
+              "certificates": [{{"number": f"N{{n}}-{{j}}", "programme": "digital_technology_engineer",
+                                "kind": kind, "level": rng.choice(["junior", "intermediate"]),
+                                "direction": rng.choice(["人工智能", "大数据"]), "issued_on": day(rng)}}
+                               for j in range(rng.randint(0, 2))],
+              "work_periods": [{{"start": day(rng), "kind": "professional_technical",
+                                "direction": rng.choice(["人工智能", "大数据", "会计"])}}
+                               for _ in range(rng.randint(0, 2))],
+              "skill_levels": [{{"level": rng.choice(["junior_worker", "technician"]), "digital": True,
+                                "issued_on": day(rng)}}],
+              "titles": [{{"level": rng.choice(["junior", "senior"]), "digital": rng.random() < 0.5}}],
+              "achievements": [{{"description": "获授权发明专利2项", "date": day(rng)}}]}})
+check_quota({{"unit": "u", "as_of": "2025-09-01", "candidates": [
+    {{"id": "c1", "skill_level": "junior_worker", "digital": True}},
+    {{"id": "c1", "skill_level": "technician", "digital": False}}]}})
+print("ok")
+"""
+
+
+@pytest.mark.skipif(os.environ.get("HYPOTHESIS_PROFILE") != "deep" or shutil.which("valgrind") is None,
+                    reason="make test-deep, with valgrind installed")
+def test_the_c_core_reads_no_uninitialised_or_freed_memory():
+    # What found the fault of jruizgit/rules#381 here: valgrind's memcheck over evaluations whose
+    # comparisons with another fact fail as well as hold.  Errors of CPython itself (it runs
+    # with the system allocator here) are not the core's and are left out.
+    import subprocess
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    child = subprocess.run(
+        ["valgrind", "--tool=memcheck", "--error-limit=no", sys.executable, "-c",
+         _MEMCHECK_CHILD.format(examples=str(examples))],
+        capture_output=True, text=True, timeout=1800, env={**os.environ, "PYTHONMALLOC": "malloc"})
+    assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-3000:]
+    reports = re.split(r"\n==\d+== *\n", child.stderr)  # valgrind ends each report with an empty line
+    in_core = [report for report in reports if "durable_rules_engine" in report]
+    assert not in_core, f"{len(in_core)} reports in the core; the first:\n{in_core[0][-3000:]}"
 
 
 def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
