@@ -632,19 +632,20 @@ def _condition_body(cond: Condition, aliases: Mapping[str, str], ruleset: Rulese
     Tests that compare with a value or a parameter are decided before this sequence (by the
     core's alpha network), so their order does not matter.
     """
-    values, between, lists = [], [], []
-    refs = []
+    values: list[dict[str, Any]] = []
+    between: list[dict[str, Any]] = []
+    lists: list[dict[str, Any]] = []
+    other = None  # an alias this condition compares with
     for test in cond.tests:
         compiled = _compile_test(test, ruleset)
-        if test.op == "in" and len(compiled) == 1 and "$or" in compiled:
+        if test.op == "in" and "$or" in compiled:
             lists.append(compiled)
         elif isinstance(test.operand, Ref):
             between.append(compiled)
-            refs.append(test.operand.alias)
+            other = test.operand.alias
         else:
             values.append(compiled)
-    if between:
-        other = refs[-1]
+    if other is not None:
         between.append({"$gte": {type_key(cond.fact): {other: type_key(aliases[other])}}})
     expr = [{type_key(cond.fact): 1}, *values, *between, *lists]
     return expr[0] if len(expr) == 1 else {"$and": expr}
