@@ -7,6 +7,7 @@ import datetime as _dt
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -200,6 +201,15 @@ def _fired(definition: dict, facts: list[dict]) -> list[dict]:
 CATCH_ALL = {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535}
 
 
+def _in_child(code: str, *, wrapper: tuple[str, ...] = (), timeout: int = 120,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a child Python (a crash of the C core then fails a test, not the run)."""
+    child = subprocess.run([*wrapper, sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=timeout, env=env)
+    assert child.returncode == 0, child.stderr[-3000:]
+    return child
+
+
 def test_durable_negation_depends_on_arrival_order_unless_staged():
     unstaged = {"r": {"all": [{"h": {"t": "held"}}, {"n$not": {"$and": [{"t": "blocker"}, {"d": {"h": "d"}}]}}]},
                 "catch": CATCH_ALL}
@@ -246,7 +256,6 @@ def test_durable_with_a_last_comparison_that_cannot_fail_survives_a_failing_comp
     # Unguarded, a failing last comparison makes the core read past the end of the sequence
     # (jruizgit/rules#381): a segfault or not, depending on the heap, so the unguarded form is
     # not run here.  Guarded as compile_rules guards it, in a child process, many times:
-    import subprocess
     code = (
         "import json\n"
         "import durable_rules_engine as d\n"
@@ -266,9 +275,7 @@ def test_durable_with_a_last_comparison_that_cannot_fail_survives_a_failing_comp
         "    d.delete_ruleset(h)\n"
         "print(len(fired))\n"
     )
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert child.stdout.strip() == "100"  # a.v = 15 matched, a.v = 5 did not
+    assert _in_child(code).stdout.strip() == "100"  # a.v = 15 matched, a.v = 5 did not
 
 
 def _names_another_fact(test: dict) -> bool:
@@ -371,13 +378,11 @@ def test_the_c_core_reads_no_uninitialised_or_freed_memory():
     # What found the fault of jruizgit/rules#381 here: valgrind's memcheck over evaluations whose
     # comparisons with another fact fail as well as hold.  Errors of CPython itself (it runs
     # with the system allocator here) are not the core's and are left out.
-    import subprocess
     examples = Path(__file__).resolve().parent.parent / "examples"
-    child = subprocess.run(
-        ["valgrind", "--tool=memcheck", "--error-limit=no", sys.executable, "-c",
-         _MEMCHECK_CHILD.format(examples=str(examples))],
-        capture_output=True, text=True, timeout=1800, env={**os.environ, "PYTHONMALLOC": "malloc"})
-    assert child.returncode == 0 and child.stdout.strip() == "ok", child.stderr[-3000:]
+    child = _in_child(_MEMCHECK_CHILD.format(examples=str(examples)),
+                      wrapper=("valgrind", "--tool=memcheck", "--error-limit=no"), timeout=1800,
+                      env={**os.environ, "PYTHONMALLOC": "malloc"})
+    assert child.stdout.strip() == "ok"
     reports = re.split(r"\n==\d+== *\n", child.stderr)  # valgrind ends each report with an empty line
     in_core = [report for report in reports if "durable_rules_engine" in report]
     assert not in_core, f"{len(in_core)} reports in the core; the first:\n{in_core[0][-3000:]}"
@@ -389,7 +394,6 @@ def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
     # child process so that a regression shows as a failed test, not a dead test run.  The
     # sessions here have no stage marker (no gated rule is reachable from a title alone), a
     # fact that no rule tests, or nothing at all.
-    import subprocess
     code = (
         "from taian_titles.api import engine_for\n"
         "from taian_titles import default_ruleset\n"
@@ -402,9 +406,7 @@ def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
         "assert engine.live_sessions == 0\n"
         "print('ok')\n"
     )
-    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert child.returncode == 0, child.stderr[-2000:]
-    assert child.stdout.strip() == "ok"
+    assert _in_child(code).stdout.strip() == "ok"
 
 
 def test_a_batch_goes_on_after_bad_input_and_after_an_internal_failure(monkeypatch):
