@@ -521,8 +521,8 @@ def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Map
                 if test.op == "in" and any(isinstance(op, Ref) for op in ops):
                     # durable-rules matches such a list wrongly (see _condition_body)
                     problems.append(f"{where}: {cond.source!r}: 'in [...]' may list only values and "
-                                    f"parameters, not another fact's field; write one rule per field "
-                                    f"compared, or compare with == ")
+                                    f"parameters, not another fact's field (durable-rules would match "
+                                    f"it wrongly); compare with == instead, in a rule per field")
             if cond.alias:
                 if cond.alias in aliases:
                     problems.append(f"{where}: alias {cond.alias!r} bound twice")

@@ -22,6 +22,7 @@ from taian_titles.api import engine_for
 from taian_titles import strategies as ts
 from taian_titles.decision import actions_of, build_decision, conclude
 from taian_titles.engine import Engine, EngineError
+from taian_titles.errors import RulesetError
 from taian_titles.facts import applicant_facts
 from taian_titles.exchange import applicant_from_dict
 from taian_titles.ruleset import MATCHES_PER_ACTION, Ref, default_ruleset_path
@@ -309,14 +310,19 @@ def test_every_compiled_comparison_with_another_fact_is_followed_by_one_that_can
     assert guarded == comparing > 0
 
 
-def test_an_in_list_before_a_comparison_with_another_fact_still_lets_the_comparison_decide(tmp_path):
+def _held_achievement_when(tmp_path, condition: str):
+    """The shipped ruleset with the held-achievement rule's achievement condition replaced."""
     text = default_ruleset_path().read_text("utf-8")
     old = '"a: achievement where date <= ctx.as_of"'
     assert old in text
-    path = tmp_path / "listed.toml"
-    path.write_text(text.replace(old, '"a: achievement where description in [\'专利\', \'奖励\'] and date <= ctx.as_of"'),
-                    encoding="utf-8")
-    ruleset = load_ruleset(path)
+    path = tmp_path / "edited.toml"
+    path.write_text(text.replace(old, f'"{condition}"'), encoding="utf-8")
+    return load_ruleset(path)
+
+
+def test_an_in_list_before_a_comparison_with_another_fact_still_lets_the_comparison_decide(tmp_path):
+    ruleset = _held_achievement_when(tmp_path, "a: achievement where description in ['专利', '奖励'] "
+                                               "and date <= ctx.as_of")
 
     def held(date: str) -> bool:
         record = {"id": "a", "as_of": "2026-01-01", "achievements": [{"description": "专利", "date": date}]}
@@ -329,13 +335,8 @@ def test_an_in_list_before_a_comparison_with_another_fact_still_lets_the_compari
 
 
 def test_the_loader_refuses_an_in_list_naming_another_facts_field(tmp_path):
-    from taian_titles.errors import RulesetError
-    text = default_ruleset_path().read_text("utf-8")
-    old = '"a: achievement where date <= ctx.as_of"'
-    path = tmp_path / "listed.toml"
-    path.write_text(text.replace(old, '"a: achievement where date in [ctx.as_of, \'2025-01-01\']"'), encoding="utf-8")
     with pytest.raises(RulesetError, match=r"held-achievement.*'in \[\.\.\.\]' may list only values and parameters"):
-        load_ruleset(path)
+        _held_achievement_when(tmp_path, "a: achievement where date in [ctx.as_of, '2025-01-01']")
 
 
 _MEMCHECK_CHILD = """
@@ -347,7 +348,7 @@ examples = Path({examples!r})
 for line in (examples / "applicants.jsonl").read_text("utf-8").splitlines():
     evaluate(json.loads(line))
 city = json.loads((examples / "city-2025.json").read_text("utf-8"))
-for rec in (city if isinstance(city, list) else city["lists"]):
+for rec in city:
     check_quota(rec)
 day = lambda rng: f"20{{rng.randint(19, 27)}}-0{{rng.randint(1, 9)}}-1{{rng.randint(0, 9)}}"
 for n in range(60):  # every kind of item, dated before and after the evaluation date
