@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import operator
 import os
 import re
 import shutil
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import taian_titles.engine as engine_module
 from taian_titles import default_ruleset, evaluate, evaluate_many, load_ruleset
@@ -25,7 +27,9 @@ from taian_titles.engine import Engine, EngineError
 from taian_titles.errors import RulesetError
 from taian_titles.facts import applicant_facts
 from taian_titles.exchange import applicant_from_dict
-from taian_titles.ruleset import MATCHES_PER_ACTION, Ref, default_ruleset_path
+from taian_titles.ruleset import (MATCHES_PER_ACTION, Condition, Literal, Ref, _condition_body,
+                                  default_ruleset_path)
+from taian_titles.ruleset import Test as RuleTest  # not "Test...": pytest would collect it
 
 from .test_exchange import GOOD
 
@@ -183,12 +187,14 @@ def test_a_ruleset_can_be_loaded_and_compiled_again_in_one_process():
 # reasoning must be revisited.
 
 def _fired(definition: dict, facts: list[dict]) -> list[dict]:
+    # Text goes to the core as the adapter sends it: UTF-8, not \u escapes (the core compares
+    # the bytes it is given, so "人" escaped would sort before "a").
     name = f"probe-{next(engine_module._NAMES)}"
-    handle = _dre.create_ruleset(name, engine_module.json.dumps(definition))
+    handle = _dre.create_ruleset(name, engine_module.json.dumps(definition, ensure_ascii=False))
     fired = []
     try:
         for fact in facts:
-            _, state = _dre.assert_fact(handle, engine_module.json.dumps({**fact, "sid": "p"}))
+            _, state = _dre.assert_fact(handle, engine_module.json.dumps({**fact, "sid": "p"}, ensure_ascii=False))
             started = _dre.start_action_for_state(handle, state)
             message = started[1] if started else None
             while message:
@@ -337,6 +343,51 @@ def test_an_in_list_before_a_comparison_with_another_fact_still_lets_the_compari
 def test_the_loader_refuses_an_in_list_naming_another_facts_field(tmp_path):
     with pytest.raises(RulesetError, match=r"held-achievement.*'in \[\.\.\.\]' may list only values and parameters"):
         _held_achievement_when(tmp_path, "a: achievement where date in [ctx.as_of, '2025-01-01']")
+
+
+# Every kind of test a condition may hold (against a value, against another fact's field, an
+# in-list), on every type facts carry, decided by the compiled condition as Python decides it.
+_VALUES = {"n": st.integers(-2, 2), "s": st.sampled_from(["", "a", "ab", "b", "人工智能", "大数据"]),
+           "f": st.booleans()}
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
+
+
+@st.composite
+def _condition_tests(draw):
+    field = draw(st.sampled_from(sorted(_VALUES)))
+    kind = draw(st.sampled_from(["value", "other fact", "in"]))
+    if kind == "in":
+        values = draw(st.lists(_VALUES[field], min_size=1, max_size=3))
+        return RuleTest(field, "in", tuple(Literal(v) for v in values))
+    op = draw(st.sampled_from(["==", "!="] if field == "f" else sorted(_COMPARE)))
+    operand = Ref("ctx", field) if kind == "other fact" else Literal(draw(_VALUES[field]))
+    return RuleTest(field, op, operand)
+
+
+def _holds(test: RuleTest, ctx: dict, fact: dict) -> bool:
+    value = fact[test.field]
+    if test.op == "in":
+        return value in [op.value for op in test.operand]
+    other = ctx[test.operand.field] if isinstance(test.operand, Ref) else test.operand.value
+    return _COMPARE[test.op](value, other)
+
+
+@given(tests=st.lists(_condition_tests(), min_size=1, max_size=4),
+       ctx=st.fixed_dictionaries(_VALUES), fact=st.fixed_dictionaries(_VALUES), ctx_first=st.booleans())
+@example(tests=[RuleTest("s", "in", (Literal("a"), Literal("b"))),  # the list holds, the comparison not
+                RuleTest("n", ">", Ref("ctx", "n"))],
+         ctx={"n": 1, "s": "a", "f": False}, fact={"n": 0, "s": "a", "f": False}, ctx_first=True)
+@example(tests=[RuleTest("n", ">", Ref("ctx", "n"))],  # the last comparison fails
+         ctx={"n": 1, "s": "a", "f": False}, fact={"n": 0, "s": "a", "f": False}, ctx_first=False)
+@settings(deadline=None)
+def test_a_compiled_condition_matches_exactly_when_all_its_tests_hold(tests, ctx, fact, ctx_first):
+    condition = Condition(alias="a", fact="a", tests=tuple(tests), negated=False, source="generated")
+    body = _condition_body(condition, {"ctx": "ctx", "a": "a"}, default_ruleset())
+    definition = {"r": {"all": [{"ctx": {"t__ctx": 1}}, {"a": body}]}, "catch": CATCH_ALL}
+    facts = [{"t__ctx": 1, "id": 1, **ctx}, {"t__a": 1, "id": 2, **fact}]
+    fired = _fired(definition, facts if ctx_first else facts[::-1])
+    assert len(fired) == all(_holds(t, ctx, fact) for t in tests), (body, facts)
 
 
 _MEMCHECK_CHILD = """
