@@ -36,6 +36,9 @@ in one place:
 * **Comparisons with another fact end with one that cannot fail**, and in-lists come last
   (:func:`~taian_titles.ruleset.compile_rules`): the core reads past the end of a condition's
   tests when the last one fails (a segfault at times) and never checks a test after a list.
+* **Only the rules a session can reach are compiled**, per set of input fact types and of open
+  value gates (:func:`_value_gates`), and shared by the sessions that reach the same rules: the
+  core allocates and clears about 8 KiB per join node of its ruleset for every session.
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
