@@ -284,8 +284,9 @@ class Reference:
                 w = work.get(c.direction)
                 if w is None and c.direction in not_started:
                     future = not_started[c.direction]
-                    fire(("M9-2d-not-met-work-not-started", {"cert": cert, "w": future},
-                          _merge_refs(basis, future["refs"])))
+                    rule = ("M9-2d-not-met-work-not-started" if future["eligible_on"]
+                            else "M9-2d-not-met-work-not-started-too-short")
+                    fire((rule, {"cert": cert, "w": future}, _merge_refs(basis, future["refs"])))
                 elif w is None:
                     fire(("M9-2d-not-met-no-work", {"cert": cert}, basis))
                 elif not w.met():

@@ -182,9 +182,9 @@ def _value_gates(ruleset: Ruleset) -> dict[str, tuple[tuple[str, tuple[tuple[str
     that demands ``field == value`` of its fact, where that fact is an input fact or is derived
     only by copying an input fact (``held_certificate`` from ``certificate``) with those fields
     untouched.  Each gate is a necessary condition, so a rule whose gate no input fact opens
-    could never fire and is left out of the session's compiled ruleset.  A rule keeps only its
-    most demanding gate, so that the compiled rulesets stay few (each costs the core about
-    0.3 MB): as shipped, the M9-2d rules need an intermediate training certificate."""
+    could never fire and is left out of the session's compiled ruleset.  A rule keeps only the
+    gate of its first such condition, so that the compiled rulesets stay few (each costs the
+    core about 0.3 MB): as shipped, the M9-2d rules need an intermediate training certificate."""
     copied: dict[str, set[str] | None] = {}  # derived type -> the input types it copies, or None
     for rule in ruleset.rules:
         if rule.then.kind != "derive":
@@ -216,8 +216,8 @@ def _value_gates(ruleset: Ruleset) -> dict[str, tuple[tuple[str, tuple[tuple[str
             if (sources is not None and len(sources) == 1 and next(iter(sources)) in INPUT_FACTS
                     and not any((cond.fact, f) in set_fields for f, _ in literal)):
                 found.append((next(iter(sources)), literal))
-        if found:  # the most demanding one (the first of those): rules of a family share it
-            gates[rule.id] = (max(found, key=lambda gate: len(gate[1])),)
+        if found:  # the first: rules of a family, which start alike, share it
+            gates[rule.id] = (found[0],)
     return gates
 
 

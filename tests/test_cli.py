@@ -386,7 +386,7 @@ def test_ruleset_check_reports_a_changed_parameter_and_the_command_uses_it(capsy
     assert status == 0
     assert "changed: parameter required_years: 3 → 2" in out
     assert "keeps its id and version" in out  # a changed file must say it is another version
-    renamed = edited(Path(path).parent, 'version = "1.0.0"', 'version = "1.0.0+office.1"', "renamed.toml")
+    renamed = edited(Path(path).parent, 'version = "1.0.1"', 'version = "1.0.1+office.1"', "renamed.toml")
     renamed_text = Path(renamed).read_text("utf-8").replace("[parameters.required_years]\nvalue = 3",
                                                               "[parameters.required_years]\nvalue = 2")
     Path(renamed).write_text(renamed_text, encoding="utf-8")

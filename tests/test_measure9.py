@@ -275,3 +275,17 @@ def test_m9_2d_work_that_starts_after_the_evaluation_date_still_says_when_it_wil
     assert "apply_intermediate_title" in codes(applicant(as_of="2028-06-02",
                                                          certificates=[certificate("T2", "training", "intermediate")],
                                                          work_periods=[work("2025-06-02")]))
+
+
+def test_m9_2d_work_that_starts_after_the_evaluation_date_and_ends_too_soon_gives_no_date():
+    # Found by the deep invariant run: recorded work that has not started and, as recorded,
+    # ends before three years never meets M9-2d, so the letter must not promise a date.
+    d = evaluate(applicant(certificates=[certificate("T2", "training", "intermediate")],
+                           work_periods=[work("2025-06-02", "2026-06-01")]))
+    (not_met,) = d.not_met
+    assert not_met.eligible_on is None
+    assert not_met.rules == ("M9-2d-not-met-work-not-started-too-short",)
+    assert not_met.basis == ("certificate:T2", "work_period:0")
+    assert "2025-06-02" in not_met.explanation.zh and "不满3年" in not_met.explanation.zh
+    assert "falls short of 3 full years" in not_met.explanation.en
+    assert " 起可直接申报" not in not_met.explanation.zh
