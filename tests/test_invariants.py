@@ -344,9 +344,10 @@ def test_m9_2d_explanation_states_the_accumulated_time(applicant: Applicant) -> 
         for certificate in (item for kind, item in basis if kind == "certificate"):
             # each certificate's sentence counts the work in its own direction (an entry may
             # join the sentences of certificates in several directions)
-            spans = [(p.start, p.end) for p in periods if p.direction == certificate.direction]
+            spans = [(p.start, p.end) for p in periods
+                     if p.direction == certificate.direction and p.start <= decision.as_of]
             if not spans:
-                continue  # no work in that direction: the explanation says so
+                continue  # no work in that direction yet: the explanation says so
             total = worktime.accumulated(spans, decision.as_of)
             assert total.zh() in entry.explanation.zh
             assert total.en() in entry.explanation.en
