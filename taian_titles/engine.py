@@ -176,10 +176,10 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
 GATED_NODES = 3
 
 
-def _value_gates(ruleset: Ruleset) -> dict[str, tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]]:
+def _value_gates(ruleset: Ruleset) -> dict[str, tuple[str, tuple[tuple[str, Any], ...]]]:
     """Rule id → what some input fact must be for the rule ever to match, for rules of at least
-    ``GATED_NODES`` join nodes: ``(input type, ((field, value), ...))`` per positive condition
-    that demands ``field == value`` of its fact, where that fact is an input fact or is derived
+    ``GATED_NODES`` join nodes: ``(input type, ((field, value), ...))`` of the first positive
+    condition that demands ``field == value`` of its fact, where that fact is an input fact or is derived
     only by copying an input fact (``held_certificate`` from ``certificate``) with those fields
     untouched.  Each gate is a necessary condition, so a rule whose gate no input fact opens
     could never fire and is left out of the session's compiled ruleset.  A rule keeps only the
@@ -198,26 +198,25 @@ def _value_gates(ruleset: Ruleset) -> dict[str, tuple[tuple[str, tuple[tuple[str
             sources.add(source)
     set_fields = {(r.then.target, key) for r in ruleset.rules if r.then.kind == "derive"
                   for key, _ in r.then.set}
-    gates: dict[str, tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]] = {}
+    gates: dict[str, tuple[str, tuple[tuple[str, Any], ...]]] = {}
     for rule in ruleset.rules:
         nodes = len(rule.when) + any(c.negated for c in rule.when)  # and the stage gate
         if nodes < GATED_NODES:
             continue
-        found = []
         for cond in rule.when:
-            literal = tuple(sorted((t.field, t.operand.value) for t in cond.tests
-                                   if t.op == "==" and isinstance(t.operand, Literal)))
+            literal = tuple(sorted(((t.field, t.operand.value) for t in cond.tests
+                                    if t.op == "==" and isinstance(t.operand, Literal)),
+                                   key=lambda test: test[0]))
             if cond.negated or not literal:
                 continue
             if cond.fact in INPUT_FACTS and cond.fact not in copied:  # and not derived as well
-                found.append((cond.fact, literal))
-                continue
+                gates[rule.id] = (cond.fact, literal)
+                break
             sources = copied.get(cond.fact)
             if (sources is not None and len(sources) == 1 and next(iter(sources)) in INPUT_FACTS
                     and not any((cond.fact, f) in set_fields for f, _ in literal)):
-                found.append((next(iter(sources)), literal))
-        if found:  # the first: rules of a family, which start alike, share it
-            gates[rule.id] = (found[0],)
+                gates[rule.id] = (next(iter(sources)), literal)
+                break  # the first: rules of a family, which start alike, share it
     return gates
 
 
@@ -271,7 +270,7 @@ class Engine:
         self.fields = _tested_fields(ruleset)
         self.wanted = _wanted(ruleset)
         self.gates = _value_gates(ruleset)
-        self._gate_list = sorted({gate for found in self.gates.values() for gate in found}, key=repr)
+        self._gate_list = sorted(set(self.gates.values()), key=repr)
         self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
@@ -317,7 +316,7 @@ class Engine:
         can satisfy, and whose value gates are open; a rule out of reach could never fire."""
         have = set(input_types) | {"stage__"}
         closed = set() if open_gates is None else {
-            rule_id for rule_id, found in self.gates.items() if not all(gate in open_gates for gate in found)}
+            rule_id for rule_id, gate in self.gates.items() if gate not in open_gates}
         rules: dict[str, Any] = {}
         changed = True
         while changed:

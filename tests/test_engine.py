@@ -525,7 +525,7 @@ def test_the_m9_2d_rules_are_compiled_only_for_an_applicant_holding_an_intermedi
     engine = Engine(default_ruleset())
     gate = ("certificate", (("kind", "training"), ("level", "intermediate")))
     assert {rule: found for rule, found in engine.gates.items() if rule.startswith("M9-2d")} == {
-        rule: (gate,) for rule in ("M9-2d", "M9-2d-not-met-work-continues", "M9-2d-not-met-work-ended",
+        rule: gate for rule in ("M9-2d", "M9-2d-not-met-work-continues", "M9-2d-not-met-work-ended",
                                    "M9-2d-not-met-no-work", "M9-2d-not-met-work-not-started",
                                    "M9-2d-not-met-work-not-started-too-short")}
 
