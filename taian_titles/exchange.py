@@ -11,6 +11,7 @@ drop every certificate); the message lists the allowed fields.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 import types
 import typing
@@ -65,16 +66,27 @@ def _json_type(value: Any) -> str:
 
 def parse_date(value: Any) -> _dt.date:
     """An ISO ``YYYY-MM-DD`` date; impossible dates (2025-02-30) are refused with the reason."""
+    if type(value) is str:  # the common case first
+        return _iso_date(value)
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         return value
     if not isinstance(value, str):
         raise TypeError(f"expected a date YYYY-MM-DD, got {_json_type(value)}")
-    if not _DATE.match(value):
-        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
+    return _iso_date(str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # the dates of a batch repeat; a date is immutable
+def _iso_date(text: str) -> _dt.date:
+    if not _DATE.match(text):
+        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
     try:
-        return _dt.date.fromisoformat(value)
+        return _dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not a valid date: {exc}") from None
+        raise ValueError(f"{text!r} is not a valid date: {exc}") from None
+
+
+def _date_hook(value: Any, _type: Any) -> _dt.date:
+    return _iso_date(value) if type(value) is str else parse_date(value)
 
 
 def parse_as_of(value: Any) -> _dt.date | None:
@@ -132,7 +144,7 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(bool, _strict_bool)
-    conv.register_structure_hook(_dt.date, lambda v, _t: parse_date(v))
+    conv.register_structure_hook(_dt.date, _date_hook)
 
     def labelled_hook(type_: type[Labelled]) -> Callable[[Any, Any], Labelled]:
         spelling = type_.spellings().get
@@ -247,7 +259,7 @@ def _duplicate_numbers(data: Mapping[str, Any]) -> list[Problem]:
     seen: dict[str, int] = {}
     problems = []
     for index, item in enumerate(certificates):
-        number = item.get("number") if isinstance(item, Mapping) else None
+        number = item.get("number") if type(item) is dict or isinstance(item, Mapping) else None
         if not isinstance(number, str):
             continue
         if number in seen:
@@ -303,7 +315,7 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_c
     dict, invariants that the model's own validators enforce: a record that structured has
     passed them, and a record that did not gets them reported beside its other problems.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError([Problem("$", f"expected an object, got {_json_type(data)}")])
     problems: list[Problem] = []
     result = None

@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 
 import pytest
+from hypothesis import given, strategies as st
 
 from taian_titles import (
     Applicant,
@@ -18,6 +19,7 @@ from taian_titles import (
     applicant_from_dict,
     applicant_to_dict,
 )
+from taian_titles.exchange import parse_date
 
 GOOD = {
     "id": "A-0001",
@@ -118,6 +120,36 @@ def test_impossible_date():
     problems = problems_of(with_change(["certificates", 0, "issued_on"], "2025-02-30"))
     assert list(problems) == ["certificates[0].issued_on"]
     assert "2025-02-30" in problems["certificates[0].issued_on"]
+
+
+def _read_date_afresh(text):
+    """parse_date's reading of a string, as it was before valid dates were cached."""
+    import re
+    if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+        return ValueError
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return ValueError
+
+
+def _read_date(text):
+    try:
+        return parse_date(text)
+    except ValueError:
+        return ValueError
+
+
+@given(st.one_of(st.dates().map(dt.date.isoformat), st.text(alphabet="0123456789-２W T:", max_size=12),
+                 st.sampled_from(["2025-02-30", "2024-02-29", "2023-02-29", "2025-W01-1", "20250101",
+                                  "2025-6-1", "２０２５-01-01", "2025-01-01 ", "0000-01-01"])))
+def test_a_date_reads_the_same_every_time_it_is_read(text):
+    # valid dates are cached; a cached reading equals a fresh one, and a bad date is refused
+    # every time it comes (refusals are not cached)
+    assert _read_date(text) == _read_date_afresh(text) == _read_date(text)
+    if _read_date(text) is ValueError:
+        with pytest.raises(ValueError, match="not a"):
+            parse_date(text)
 
 
 def test_end_before_start():
