@@ -77,7 +77,7 @@ import calendar
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Optional, Tuple, Union
+from typing import Any, Iterable, NamedTuple, Optional, Tuple, Union
 
 __all__ = [
     "Span",
@@ -216,7 +216,15 @@ def _diff(a: date, b: date) -> Duration:
         k -= 1
         base = _add_months(a, k)
     years, months = divmod(k, 12)
-    return Duration(years, months, (b - base).days)
+    return _trusted(Duration, years=years, months=months, days=(b - base).days)
+
+
+def _trusted(cls: type, **fields: Any) -> Any:
+    """An instance of a frozen dataclass of this module whose fields are valid by construction:
+    without the checks of ``__post_init__`` (spans and durations computed here, in bulk)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 # ---------------------------------------------------------------------------
@@ -278,7 +286,8 @@ def _merge_items(items: list[tuple[date, Optional[date]]], as_of: date) -> tuple
         stop = as_of if end is None or end > as_of else end
         if start <= stop:
             clipped.append((start, stop))
-    return tuple(Span(s, e) for s, e in _merge_open(clipped) if e is not None)
+    # merged clipped periods: dates, each ending on or after its start
+    return tuple([_trusted(Span, start=s, end=e) for s, e in _merge_open(clipped) if e is not None])
 
 
 def _coverage(periods: Iterable[Period], as_of: date) -> tuple[int, Optional[date]]:
@@ -431,8 +440,7 @@ def shortfall(periods: Iterable[Period], as_of: date, years: int) -> Optional[Du
     return _diff(last, add_years(s, years))
 
 
-@dataclass(frozen=True)
-class WorkTime:
+class WorkTime(NamedTuple):
     """Everything decision 6 says about a set of periods on one date, computed in one pass."""
 
     spans: tuple[Span, ...]
@@ -459,10 +467,10 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     spans = _merge_items(items, as_of)
     if not spans:
         return None
-    count = sum(s.days for s in spans)
+    count = sum([(s.end - s.start).days for s in spans]) + len(spans)
     last = spans[-1].end
     start = last - timedelta(days=count - 1)
-    target = add_years(start, years)
+    target = _add_months(start, 12 * years)
     met = last >= target
     return WorkTime(
         spans=spans, covered_days=count, virtual_start=start, last_day=last, anniversary=target,

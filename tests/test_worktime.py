@@ -347,3 +347,13 @@ def test_summarise_agrees_with_the_single_functions(periods, as_of, years):
     assert summary.eligible_on == eligible_on(periods, as_of, years)
     assert summary.accumulated == accumulated(periods, as_of)
     assert summary.shortfall == shortfall(periods, as_of, years)
+    # Spans and durations computed in bulk skip their constructors' checks: the constructors
+    # accept the same values and give equal, equally hashed objects.
+    for span in summary.spans:
+        rebuilt = Span(span.start, span.end)
+        assert (rebuilt, hash(rebuilt), repr(rebuilt)) == (span, hash(span), repr(span))
+    for duration in (summary.accumulated, summary.shortfall):
+        if duration is not None:
+            rebuilt = Duration(duration.years, duration.months, duration.days)
+            assert (rebuilt, hash(rebuilt), rebuilt.zh(), rebuilt.en()) == (
+                duration, hash(duration), duration.zh(), duration.en())
