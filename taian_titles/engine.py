@@ -270,7 +270,9 @@ class Engine:
         self.fields = _tested_fields(ruleset)
         self.wanted = _wanted(ruleset)
         self.gates = _value_gates(ruleset)
-        self._gate_list = sorted(set(self.gates.values()), key=repr)
+        self._gates_of: dict[str, list[Any]] = {}  # input type -> the gates facts of it may open
+        for gate in sorted(set(self.gates.values()), key=repr):
+            self._gates_of.setdefault(gate[0], []).append(gate)
         self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
@@ -337,7 +339,8 @@ class Engine:
         asserted in the same session (and may make other rules fire): either a function
         ``action(rule_id, bindings)`` or a mapping of rule id to a function of the bindings.
         """
-        actions: Mapping[str, Conclude] = action if isinstance(action, Mapping) else _Calling(action)
+        actions: Mapping[str, Conclude] = (action if type(action) is dict or isinstance(action, Mapping)
+                                           else _Calling(action))
         with _LOCK:
             handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]),
                                                          self._open_gates(facts))
@@ -419,10 +422,12 @@ class Engine:
         """The value gates (see :func:`_value_gates`) that some of these input facts open.  A
         gate stays closed only when Python can tell for sure: a field of another type than the
         demanded value (the core may convert one into the other) or a missing one opens it."""
-        return frozenset([(kind, demands) for kind, demands in self._gate_list
-                          if any(fact["t"] == kind
-                                 and all(_may_equal(fact.get(f, _MISSING), v) for f, v in demands)
-                                 for fact in facts)])
+        gates_of, opened = self._gates_of, set()
+        for fact in facts:
+            for gate in gates_of.get(fact["t"], ()):
+                if gate not in opened and all([_may_equal(fact.get(f, _MISSING), v) for f, v in gate[1]]):
+                    opened.add(gate)
+        return frozenset(opened)
 
     def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
         """The facts of a live session (for tests of the adapter)."""

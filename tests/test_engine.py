@@ -557,7 +557,7 @@ def test_a_value_gate_stays_closed_only_when_the_value_surely_differs():
 def test_rules_left_out_by_their_value_gates_would_not_have_fired(applicant):
     ruleset = default_ruleset()
     gated, ungated = Engine(ruleset), Engine(ruleset)
-    ungated.gates, ungated._gate_list = {}, []
+    ungated.gates, ungated._gates_of = {}, {}
     facts = applicant_facts(applicant, applicant.as_of, ruleset.param("required_years"))
     action = action_for(ruleset)
     assert (sorted(map(repr, gated.run(facts, action))) == sorted(map(repr, ungated.run(facts, action))))
