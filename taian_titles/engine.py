@@ -38,7 +38,9 @@ in one place:
   tests when the last one fails (a segfault at times) and never checks a test after a list.
 * **Only the rules a session can reach are compiled**, per set of input fact types and of open
   value gates (:func:`_value_gates`), and shared by the sessions that reach the same rules: the
-  core allocates and clears about 8 KiB per join node of its ruleset for every session.
+  core allocates and clears about 8 KiB per join node of its ruleset for every session.  A
+  fact whose type no rule of the session's compiled ruleset tests is not asserted at all (the
+  core stores every fact in a pool of 16 that it copies to grow).
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
@@ -287,6 +289,9 @@ class Engine:
         self._compiled: dict[frozenset[str], int] = {}  # rule ids -> their compiled ruleset
         # Per compiled ruleset, per stage: whether a rule of it is gated by the stage's marker.
         self._marked: dict[int, tuple[bool, ...]] = {}
+        # Per compiled ruleset: the fact types its rules test (a fact of another type is never
+        # asserted in its sessions: it could match none of their rules).
+        self._tested: dict[int, frozenset[str]] = {}
         self._finalizer = weakref.finalize(self, _delete_all, self._compiled)
         self._handle = self._handle_for(None)
         self.live_sessions = 0
@@ -308,8 +313,10 @@ class Engine:
                     handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
                 self._compiled[frozenset(definition)] = handle
             self._handles[key] = handle  # type: ignore[index]
-            gated = {r.stage for r in self.ruleset.rules if r.id in definition and any(c.negated for c in r.when)}
+            rules = [r for r in self.ruleset.rules if r.id in definition]
+            gated = {r.stage for r in rules if any(c.negated for c in r.when)}
             self._marked[handle] = tuple(stage in gated for stage in STAGES)
+            self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
         return handle
 
     def _reachable(self, input_types: frozenset[str],
@@ -344,7 +351,7 @@ class Engine:
         with _LOCK:
             handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]),
                                                          self._open_gates(facts))
-            marked = self._marked[handle]
+            marked, tested = self._marked[handle], self._tested[handle]
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
@@ -352,7 +359,7 @@ class Engine:
             slim_of, wanted, loads = self._slim_of, self._wanted, orjson.loads
             opened = False
             try:
-                carry: list[dict[str, Any]] = facts
+                carry: list[dict[str, Any]] = [fact for fact in facts if fact["t"] in tested]
                 for number, stage in enumerate(STAGES):
                     # A stage runs in rounds: what a round concludes is asserted as one batch,
                     # which may make further rules of the stage fire, until nothing new follows.
@@ -393,7 +400,7 @@ class Engine:
                                         results = tuple(actions[rule_id](bindings))
                                         firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                                         for result in results:
-                                            if wanted(result):
+                                            if result["t"] in tested and wanted(result):
                                                 (pending if result["t"] in consumed else carry).append(result)
                             except BaseException:
                                 _dre.abandon_action(handle, state)

@@ -543,6 +543,46 @@ def test_the_m9_2d_rules_are_compiled_only_for_an_applicant_holding_an_intermedi
     assert "M9-2c" in rules_for("training", "junior")
 
 
+def test_a_fact_that_no_rule_of_the_session_tests_is_never_asserted(monkeypatch):
+    # work_anniversary is tested only by M9-2d's not-met rules, which an applicant without an
+    # intermediate training certificate never gets: the core is not given those facts.
+    told: list[str] = []
+    real = _dre.assert_facts
+
+    def spy(handle, text):
+        told.extend(key[3:] for fact in engine_module.json.loads(text) for key in fact if key.startswith("t__"))
+        return real(handle, text)
+
+    monkeypatch.setattr(_dre, "assert_facts", spy)
+    engine = Engine(default_ruleset())
+    action = action_for(engine.ruleset)
+
+    def told_for(level: str) -> list[str]:
+        record = copy.deepcopy(GOOD)
+        record["certificates"][1]["level"] = level
+        applicant = applicant_from_dict(record)
+        told.clear()
+        engine.run(applicant_facts(applicant, applicant.as_of, 3), action)
+        return list(told)
+
+    assert "work_anniversary" in told_for("intermediate")
+    assert "work_anniversary" not in told_for("junior")
+    assert "work_time" in told_for("junior")  # digital-technical-talent-by-work tests it
+
+
+@given(ts.applicants(max_items=3))
+@example(applicant_from_dict(GOOD))
+@settings(max_examples=60, deadline=None)
+def test_facts_left_out_of_a_session_would_have_matched_no_rule(applicant):
+    ruleset = default_ruleset()
+    lean, whole = Engine(ruleset), Engine(ruleset)
+    facts = applicant_facts(applicant, applicant.as_of, ruleset.param("required_years"))
+    handle = whole._handle_for(frozenset(f["t"] for f in facts), whole._open_gates(facts))
+    whole._tested[handle] = frozenset(whole.fields)  # every fact type some rule tests
+    action = action_for(ruleset)
+    assert sorted(map(repr, lean.run(facts, action))) == sorted(map(repr, whole.run(facts, action)))
+
+
 def test_a_value_gate_stays_closed_only_when_the_value_surely_differs():
     # The core converts between numbers and text when comparing, so a field of another type than
     # the demanded value, or a missing field, leaves the gate open (the rule is compiled).
