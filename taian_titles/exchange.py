@@ -86,7 +86,7 @@ def _iso_date(text: str) -> _dt.date:
 
 
 def _date_hook(value: Any, _type: Any) -> _dt.date:
-    return _iso_date(value) if type(value) is str else parse_date(value)
+    return parse_date(value)
 
 
 def parse_as_of(value: Any) -> _dt.date | None:

@@ -467,7 +467,7 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     spans = _merge_items(items, as_of)
     if not spans:
         return None
-    count = sum([(s.end - s.start).days for s in spans]) + len(spans)
+    count = sum([s.days for s in spans])
     last = spans[-1].end
     start = last - timedelta(days=count - 1)
     target = _add_months(start, 12 * years)
