@@ -10,7 +10,6 @@ what is not met and from when, the highest recognised title and the notes.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import weakref
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Mapping
@@ -299,7 +298,6 @@ def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
     return Explanation("".join([e.zh for e in ordered]), " ".join([e.en for e in ordered]))
 
 
-@functools.lru_cache(maxsize=4096)  # work_period:0, title:0, ... recur in every decision
 def _basis_key(ref: str) -> tuple[int, str]:
     kinds = ("certificate", "work_period", "skill_level", "title", "achievement")
     kind, _, key = ref.partition(":")
