@@ -312,11 +312,11 @@ class Engine:
                 with _LOCK:
                     handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
                 self._compiled[frozenset(definition)] = handle
+                rules = [r for r in self.ruleset.rules if r.id in definition]
+                gated = {r.stage for r in rules if any(c.negated for c in r.when)}
+                self._marked[handle] = tuple(stage in gated for stage in STAGES)
+                self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
             self._handles[key] = handle  # type: ignore[index]
-            rules = [r for r in self.ruleset.rules if r.id in definition]
-            gated = {r.stage for r in rules if any(c.negated for c in r.when)}
-            self._marked[handle] = tuple(stage in gated for stage in STAGES)
-            self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
         return handle
 
     def _reachable(self, input_types: frozenset[str],
