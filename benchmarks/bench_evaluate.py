@@ -6,6 +6,7 @@ seed), evaluated by ``taian_titles.evaluate_many`` with every decision rendered 
 
 * applicants/s and µs per applicant, median of 3 runs, from exchange dicts (the measured path
   includes JSON structuring by cattrs) and from model objects (structured beforehand);
+* a machine gauge (a fixed pure-Python loop) before and after every timed run;
 * the same workload through :mod:`reference` (plain Python, same rules), and the ratio, timed
   in alternating chunks so that both paths meet the same machine speed;
 * that engine and reference agree on the outcome codes of every applicant (a disagreement
@@ -48,6 +49,7 @@ N_APPLICANTS = 10_000
 RUNS = 3
 PROFILE_N = 2_000
 CHUNK = 500  # applicants per turn when two paths are timed in alternation
+GAUGE_LOOPS = 300_000  # the machine gauge's loop (13-24 ms on the development VM)
 TARGET_PER_S = 2_000
 
 # --------------------------------------------------------------------------- the workload
@@ -194,14 +196,30 @@ def _drive_reference(records: Iterable[Any], ref: _reference.Reference) -> int:
     return 0
 
 
-def _timed(fn: Callable[[], Any], runs: int = RUNS) -> tuple[float, list[float]]:
-    times = []
+def machine_gauge(loops: int = GAUGE_LOOPS) -> float:
+    """Milliseconds that a fixed pure-Python loop takes now: the machine's speed at this moment.
+
+    On a shared VM the same code can run at very different speeds minutes apart: on the
+    development VM, 150 gauges taken over 45 s gave 13 to 24 ms, clustered at about 14 and about
+    21 ms, with no steal time reported; a run's time means something only beside its gauges."""
+    start = time.perf_counter()
+    total = 0
+    for j in range(loops):
+        total += j & 7
+    return (time.perf_counter() - start) * 1000
+
+
+def _timed(fn: Callable[[], Any], runs: int = RUNS) -> tuple[float, list[float], list[tuple[float, float]]]:
+    """(median seconds, seconds of each run, machine gauge in ms before and after each run)."""
+    times, gauges = [], []
     for _ in range(runs):
         gc.collect()
+        before = machine_gauge()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), times
+        gauges.append((before, machine_gauge()))
+    return statistics.median(times), times, gauges
 
 
 def _alternating(first: Callable[[list[Any]], Any], second: Callable[[list[Any]], Any],
@@ -381,34 +399,41 @@ def run(options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     rss_before, maxrss_before = _rss_kib(), _maxrss_kib()
     say(f"engine, exchange dicts: {RUNS} runs of {n:,}")
     errors = _drive_engine(records[:10])
-    engine_dicts, dict_times = _timed(lambda: _drive_engine(records))
+    engine_dicts, dict_times, dict_gauges = _timed(lambda: _drive_engine(records))
     rss_after, maxrss_after = _rss_kib(), _maxrss_kib()
     say(f"engine, model objects: {RUNS} runs of {n:,}")
-    engine_models, model_times = _timed(lambda: _drive_engine(models))
+    engine_models, model_times, model_gauges = _timed(lambda: _drive_engine(models))
     say(f"reference, exchange dicts: {RUNS} runs of {n:,}")
-    ref_dicts, ref_dict_times = _timed(lambda: _drive_reference(records, ref))
+    ref_dicts, ref_dict_times, ref_dict_gauges = _timed(lambda: _drive_reference(records, ref))
     say(f"reference, model objects: {RUNS} runs of {n:,}")
-    ref_models, ref_model_times = _timed(lambda: _drive_reference(models, ref))
+    ref_models, ref_model_times, ref_model_gauges = _timed(lambda: _drive_reference(models, ref))
     say(f"ratio: engine and reference in alternating chunks of {CHUNK}, dicts then models")
     engine_alt_dicts, ref_alt_dicts = _alternating(_drive_engine, lambda part: _drive_reference(part, ref), records)
     engine_alt_models, ref_alt_models = _alternating(_drive_engine, lambda part: _drive_reference(part, ref), models)
 
-    def runs_note(times: list[float]) -> str:
-        return "runs: " + ", ".join(f"{t:.2f} s" for t in times)
+    def runs_note(times: list[float], gauges: list[tuple[float, float]]) -> str:
+        return "runs: " + ", ".join(f"{t:.2f} s (gauge {a:.0f}/{b:.0f} ms)" for t, (a, b) in zip(times, gauges))
 
     rate = n / engine_dicts
+    all_gauges = [g for pairs in (dict_gauges, model_gauges, ref_dict_gauges, ref_model_gauges)
+                  for pair in pairs for g in pair]
     rows += [
         _row("engine, exchange dicts", round(rate), "applicants/s",
-             f"evaluate_many + to_dict, median of {RUNS}; target >= {TARGET_PER_S:,}/s; {runs_note(dict_times)}",
+             f"evaluate_many + to_dict, median of {RUNS}; target >= {TARGET_PER_S:,}/s; "
+             f"{runs_note(dict_times, dict_gauges)}",
              ok_target=rate >= TARGET_PER_S),
         _row("engine, exchange dicts", round(engine_dicts / n * 1e6), "µs/applicant"),
+        _row("machine gauge", f"{min(all_gauges):.0f}-{max(all_gauges):.0f}", "ms",
+             f"a pure-Python loop of {GAUGE_LOOPS:,} additions, timed before and after every timed run "
+             "(each run's pair is shown beside it): a shared VM's speed drifts, so compare figures only "
+             "between runs of similar gauges"),
         _row("engine, model objects", round(n / engine_models), "applicants/s",
-             f"structured beforehand; {runs_note(model_times)}"),
+             f"structured beforehand; {runs_note(model_times, model_gauges)}"),
         _row("engine, model objects", round(engine_models / n * 1e6), "µs/applicant"),
         _row("reference, exchange dicts", round(n / ref_dicts), "applicants/s",
-             f"plain Python, same rules, same cattrs structuring; {runs_note(ref_dict_times)}"),
+             f"plain Python, same rules, same cattrs structuring; {runs_note(ref_dict_times, ref_dict_gauges)}"),
         _row("reference, exchange dicts", round(ref_dicts / n * 1e6), "µs/applicant"),
-        _row("reference, model objects", round(n / ref_models), "applicants/s", runs_note(ref_model_times)),
+        _row("reference, model objects", round(n / ref_models), "applicants/s", runs_note(ref_model_times, ref_model_gauges)),
         _row("reference, model objects", round(ref_models / n * 1e6), "µs/applicant"),
         _row("ratio engine/reference, dicts", round(ref_alt_dicts / engine_alt_dicts, 3), "×",
              f"engine applicants/s ÷ reference applicants/s (engine {engine_alt_dicts / ref_alt_dicts:.1f}× "
