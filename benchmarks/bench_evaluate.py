@@ -225,8 +225,9 @@ def _timed(fn: Callable[[], Any], runs: int = RUNS) -> tuple[float, list[float],
 def _alternating(first: Callable[[list[Any]], Any], second: Callable[[list[Any]], Any],
                  records: list[Any], chunk: int = CHUNK) -> tuple[float, float]:
     """Seconds each path takes over ``records``, timed in turns of ``chunk`` applicants (first
-    then second, then second then first, ...), so that a drift in machine speed, which on a
-    shared VM can reach a third within minutes, reaches both alike and leaves their ratio."""
+    then second, then second then first, ...), so that a change of machine speed (on a shared
+    VM, by half as much again within seconds; see :func:`machine_gauge`) reaches both alike
+    and leaves their ratio."""
     spent = [0.0, 0.0]
     paths = ((0, first), (1, second))
     gc.collect()
