@@ -36,11 +36,11 @@ in one place:
 * **Comparisons with another fact end with one that cannot fail**, and in-lists come last
   (:func:`~taian_titles.ruleset.compile_rules`): the core reads past the end of a condition's
   tests when the last one fails (a segfault at times) and never checks a test after a list.
-* **Only the rules a session can reach are compiled**, per set of input fact types and of open
-  value gates (:func:`_value_gates`), and shared by the sessions that reach the same rules: the
-  core allocates and clears about 8 KiB per join node of its ruleset for every session.  A
-  fact whose type no rule of the session's compiled ruleset tests is not asserted at all (the
-  core stores every fact in a pool of 16 that it copies to grow).
+* **Only the rules a session can reach are compiled**, per set of input fact types, and shared
+  by the sets that reach the same rules: the core allocates and clears about 8 KiB per join
+  node of its ruleset for every session.  A fact whose type no rule of the session's compiled
+  ruleset tests is not asserted at all (the core stores every fact in a pool of 16 that it
+  copies to grow).
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
 * **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
@@ -60,7 +60,6 @@ from typing import Any, Callable, Iterable
 import durable_rules_engine as _dre
 import orjson
 
-from .facts import INPUT_FACTS
 from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, type_key
 
 __all__ = ["Engine", "EngineError", "Firing"]
@@ -172,64 +171,6 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
     return wanted
 
 
-#: A rule of at least this many join nodes is compiled only for the sessions whose input facts
-#: could match the values its conditions demand (see :func:`_value_gates`): every join node
-#: costs the core about 8 KiB to allocate and clear per session.
-GATED_NODES = 3
-
-
-def _value_gates(ruleset: Ruleset) -> dict[str, tuple[str, tuple[tuple[str, Any], ...]]]:
-    """Rule id → what some input fact must be for the rule ever to match, for rules of at least
-    ``GATED_NODES`` join nodes: ``(input type, ((field, value), ...))`` of the first positive
-    condition that demands ``field == value`` of its fact, where that fact is an input fact or is derived
-    only by copying an input fact (``held_certificate`` from ``certificate``) with those fields
-    untouched.  Each gate is a necessary condition, so a rule whose gate no input fact opens
-    could never fire and is left out of the session's compiled ruleset.  A rule keeps only the
-    gate of its first such condition, so that the compiled rulesets stay few (each costs the
-    core about 0.3 MB): as shipped, the M9-2d rules need an intermediate training certificate."""
-    copied: dict[str, set[str] | None] = {}  # derived type -> the input types it copies, or None
-    for rule in ruleset.rules:
-        if rule.then.kind != "derive":
-            continue
-        aliases = {c.alias: c.fact for c in rule.when if c.alias}
-        source = aliases.get(rule.then.copy) if rule.then.copy else None
-        sources = copied.setdefault(rule.then.target, set())
-        if source is None or sources is None:
-            copied[rule.then.target] = None
-        else:
-            sources.add(source)
-    set_fields = {(r.then.target, key) for r in ruleset.rules if r.then.kind == "derive"
-                  for key, _ in r.then.set}
-    gates: dict[str, tuple[str, tuple[tuple[str, Any], ...]]] = {}
-    for rule in ruleset.rules:
-        nodes = len(rule.when) + any(c.negated for c in rule.when)  # and the stage gate
-        if nodes < GATED_NODES:
-            continue
-        for cond in rule.when:
-            literal = tuple(sorted(((t.field, t.operand.value) for t in cond.tests
-                                    if t.op == "==" and isinstance(t.operand, Literal)),
-                                   key=lambda test: test[0]))
-            if cond.negated or not literal:
-                continue
-            if cond.fact in INPUT_FACTS and cond.fact not in copied:  # and not derived as well
-                gates[rule.id] = (cond.fact, literal)
-                break
-            sources = copied.get(cond.fact)
-            if (sources is not None and len(sources) == 1 and next(iter(sources)) in INPUT_FACTS
-                    and not any((cond.fact, f) in set_fields for f, _ in literal)):
-                gates[rule.id] = (next(iter(sources)), literal)
-                break  # the first: rules of a family, which start alike, share it
-    return gates
-
-
-_MISSING = object()
-
-
-def _may_equal(value: Any, demanded: Any) -> bool:
-    """False only if the core surely finds ``value`` unequal to ``demanded``."""
-    return type(value) is not type(demanded) or value == demanded
-
-
 class _Calling:
     """Rule id → action, for a caller that gives one function ``action(rule_id, bindings)``."""
 
@@ -271,10 +212,6 @@ class Engine:
         }
         self.fields = _tested_fields(ruleset)
         self.wanted = _wanted(ruleset)
-        self.gates = _value_gates(ruleset)
-        self._gates_of: dict[str, list[Any]] = {}  # input type -> the gates facts of it may open
-        for gate in sorted(set(self.gates.values()), key=repr):
-            self._gates_of.setdefault(gate[0], []).append(gate)
         self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
@@ -282,10 +219,10 @@ class Engine:
             frozenset(c.fact for r in ruleset.rules if STAGES.index(r.stage) <= n for c in r.when)
             for n in range(len(STAGES))]
         self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
-        # Per set of input fact types and of open value gates, the compiled durable ruleset of
-        # only the rules those facts can reach (the core allocates and clears every join node
-        # of a ruleset per session); one compiled ruleset per distinct set of rules.
-        self._handles: dict[tuple[frozenset[str] | None, frozenset[Any] | None], int] = {}
+        # Per set of input fact types, the compiled durable ruleset of only the rules those facts
+        # can reach (the core allocates and clears every join node of a ruleset per session);
+        # one compiled ruleset per distinct set of rules.
+        self._handles: dict[frozenset[str] | None, int] = {}
         self._compiled: dict[frozenset[str], int] = {}  # rule ids -> their compiled ruleset
         # Per compiled ruleset, per stage: whether a rule of it is gated by the stage's marker.
         self._marked: dict[int, tuple[bool, ...]] = {}
@@ -298,14 +235,11 @@ class Engine:
         self.last_sid: str | None = None
         self.last_handle: int | None = None
 
-    def _handle_for(self, input_types: frozenset[str] | None,
-                    open_gates: frozenset[Any] | None = None) -> int:
-        """The compiled ruleset for sessions whose input facts have these types (None: all rules)
-        and open these value gates (None: every gate open)."""
-        key = (input_types, open_gates)
-        handle = self._handles.get(key)  # type: ignore[arg-type]
+    def _handle_for(self, input_types: frozenset[str] | None) -> int:
+        """The compiled ruleset for sessions whose input facts have these types (None: all rules)."""
+        handle = self._handles.get(input_types)
         if handle is None:
-            definition = self.definition if input_types is None else self._reachable(input_types, open_gates)
+            definition = self.definition if input_types is None else self._reachable(input_types)
             handle = self._compiled.get(frozenset(definition))
             if handle is None:  # sessions that reach the same rules share one compiled ruleset
                 name = f"{self.name}#{len(self._compiled)}"
@@ -316,23 +250,18 @@ class Engine:
                 gated = {r.stage for r in rules if any(c.negated for c in r.when)}
                 self._marked[handle] = tuple(stage in gated for stage in STAGES)
                 self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
-            self._handles[key] = handle  # type: ignore[index]
+            self._handles[input_types] = handle
         return handle
 
-    def _reachable(self, input_types: frozenset[str],
-                   open_gates: frozenset[Any] | None = None) -> dict[str, Any]:
+    def _reachable(self, input_types: frozenset[str]) -> dict[str, Any]:
         """The rules whose positive conditions the input facts, or what rules derive from them,
-        can satisfy, and whose value gates are open; a rule out of reach could never fire."""
+        can satisfy; a rule out of reach could never fire."""
         have = set(input_types) | {"stage__"}
-        closed = set() if open_gates is None else {
-            rule_id for rule_id, gate in self.gates.items() if gate not in open_gates}
         rules: dict[str, Any] = {}
         changed = True
         while changed:
             changed = False
             for rule in self.ruleset.rules:
-                if rule.id in closed:
-                    continue
                 if rule.id not in rules and all(c.fact in have for c in rule.when if not c.negated):
                     rules[rule.id] = self.definition[rule.id]
                     have.add(rule.then.target if rule.then.kind == "derive" else rule.then.kind)
@@ -349,8 +278,7 @@ class Engine:
         actions: Mapping[str, Conclude] = (action if type(action) is dict or isinstance(action, Mapping)
                                            else _Calling(action))
         with _LOCK:
-            handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]),
-                                                         self._open_gates(facts))
+            handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
             marked, tested = self._marked[handle], self._tested[handle]
             sid = self.last_sid = next(_SIDS)
             firings: list[Firing] = []
@@ -424,17 +352,6 @@ class Engine:
             return want
         field, values = want
         return fact.get(field) in values
-
-    def _open_gates(self, facts: list[dict[str, Any]]) -> frozenset[Any]:
-        """The value gates (see :func:`_value_gates`) that some of these input facts open.  A
-        gate stays closed only when Python can tell for sure: a field of another type than the
-        demanded value (the core may convert one into the other) or a missing one opens it."""
-        gates_of, opened = self._gates_of, set()
-        for fact in facts:
-            for gate in gates_of.get(fact["t"], ()):
-                if gate not in opened and all([_may_equal(fact.get(f, _MISSING), v) for f, v in gate[1]]):
-                    opened.add(gate)
-        return frozenset(opened)
 
     def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
         """The facts of a live session (for tests of the adapter)."""
