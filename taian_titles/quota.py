@@ -20,14 +20,13 @@ as a finding so that the officer removes the duplicate.  No floating point is us
 from __future__ import annotations
 
 import datetime as _dt
-import unicodedata
 from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
 import attrs
 
 from .api import run_rules
-from .decision import LANGS, Explanation, explain, join_explanations
+from .decision import Explanation, explain, join_explanations
 from .engine import EngineError, Firing
 from .errors import InputError, Problem
 from .exchange import parse_as_of, recommendation_list_from_dict
@@ -208,66 +207,8 @@ class CityReport:
                 "errors": len(self.errors),
                 "not_evaluated": sum(1 for r in checked if r.meets_quota is None)}
 
-    def summary_line(self, lang: str = "zh") -> str:
-        s = self.summary()
-        quota = percent_text(self.quota, trim=True)
-        if lang == "zh":
-            line = f"{s['units']} 个单位中 {s['meeting']} 个达到{quota}要求"
-            if s["errors"]:
-                line += f"，{s['errors']} 个单位名单有误未能检查"
-            if s["not_evaluated"]:
-                line += f"，{s['not_evaluated']} 个单位的评估日期早于措施施行日期"
-            return line
-        line = f"{s['meeting']} of {s['units']} units meet the {quota} quota"
-        if s["errors"]:
-            line += f"; {s['errors']} could not be checked (bad input)"
-        if s["not_evaluated"]:
-            line += f"; {s['not_evaluated']} dated before measure nine took effect"
-        return line
-
     def to_dict(self) -> dict[str, Any]:
         return {"units": [r.to_dict() for r in self.results], "summary": self.summary()}
-
-    def to_text(self, lang: str = "zh") -> str:
-        """A fixed-width table (Chinese counts two columns per character), then the summary line."""
-        if lang not in LANGS:
-            raise ValueError(f"lang {lang!r} is not one of {', '.join(LANGS)}")
-        zh = lang == "zh"
-        header = (["单位", "人数", "数字", "占比", "达标", "需增加", "需替换", "问题"] if zh else
-                  ["unit", "total", "digital", "share", "meets", "add", "swap", "findings"])
-        yes, no, na = ("是", "否", "—") if zh else ("yes", "no", "-")
-        rows: list[list[str]] = []
-        for r in self.results:
-            if isinstance(r, QuotaError):
-                message = ("名单有误：" if zh else "bad input: ") + str(r.error)
-                rows.append([r.unit or f"#{r.index + 1}", message])
-                continue
-            meets = na if r.meets_quota is None else (yes if r.meets_quota else no)
-            rows.append([r.unit, str(r.total), str(r.digital), r.share_text, meets,
-                         na if r.add_digital_needed is None else str(r.add_digital_needed),
-                         na if r.swap_needed is None else str(r.swap_needed), str(len(r.findings))])
-        widths = [max([_width(header[i])] + [_width(row[i]) for row in rows if len(row) == len(header)])
-                  for i in range(len(header))]
-        lines = [_line(header, widths), "  ".join("-" * w for w in widths)]
-        for row in rows:
-            lines.append(_line(row, widths) if len(row) == len(header) else f"{_pad(row[0], widths[0])}  {row[1]}")
-        lines.append("")
-        lines.append(self.summary_line(lang))
-        return "\n".join(lines) + "\n"
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool = False) -> str:
-    fill = " " * (width - _width(text))
-    return fill + text if right else text + fill
-
-
-def _line(cells: list[str], widths: list[int]) -> str:
-    # The unit name is left-aligned, the numbers right-aligned.
-    return "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
 
 def _unit_of(record: Any) -> str | None:

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from typing import Any, Iterable, Mapping
 
 from .decision import Decision
 from .errors import InputError
+from .facts import percent_text
 from .model import Level
 from .ruleset import Ruleset, default_ruleset
 
 __all__ = ["FORMATS", "LANGS", "render_decision", "render_fragment", "render_error", "render_quota_report",
-           "document_head", "document_tail", "describe_basis", "CJK_FONTS"]
+           "document_head", "document_tail", "describe_basis", "CJK_FONTS", "quota_table_text",
+           "quota_summary_line"]
 
 #: Readable formats of a letter.
 FORMATS = ("text", "markdown", "html")
@@ -456,7 +459,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
     checked = [r for r in report.results if not hasattr(r, "error")]
     if fmt == "text":
         out = [w["title"], f"{w['clause']}：「{clause}」" if lang == "zh" else f"{w['clause']}: 「{clause}」",
-               "", report.to_text(lang).rstrip("\n"), "", w["details"]]
+               "", quota_table_text(report, lang).rstrip("\n"), "", w["details"]]
         for r in checked:
             out.append(f"  {r.unit}: {r.explanation[lang]}")
             out += [f"    - {f.explanation[lang]}" for f in r.findings]
@@ -475,7 +478,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
                 out.append(f"| {e_(row[0])} | {e_(w['error'])}: {problems} |" + " |" * (len(w["columns"]) - 2))
             else:
                 out.append("| " + " | ".join(e_(c) for c in row) + " |")
-        out += ["", f"**{e_(report.summary_line(lang))}**", "", f"## {e_(w['details'])}", ""]
+        out += ["", f"**{e_(quota_summary_line(report, lang))}**", "", f"## {e_(w['details'])}", ""]
         for r in checked:
             out.append(f"- **{e_(r.unit)}**：{e_(r.explanation[lang])}")
             out += [f"  - {e_(f.explanation[lang])}" for f in r.findings]
@@ -492,7 +495,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
                         f"{e_(w['error'])}: {problems}</td></tr>")
         else:
             body.append("<tr>" + "".join(f"<td>{e_(c)}</td>" for c in row) + "</tr>")
-    body.append(f"</tbody></table><p><strong>{e_(report.summary_line(lang))}</strong></p>")
+    body.append(f"</tbody></table><p><strong>{e_(quota_summary_line(report, lang))}</strong></p>")
     body.append(f"<h2>{e_(w['details'])}</h2><ul>")
     for r in checked:
         findings = "".join(f"<li>{e_(f.explanation[lang])}</li>" for f in r.findings)
@@ -505,3 +508,64 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
              "table.quota td:first-child { text-align: left; } tr.error td { color: #b22; text-align: left; }</style>\n")
     return (document_head("html", lang, w["title"]).replace("</head>", style + "</head>")
             + '<article class="letter report">\n' + "\n".join(body) + "\n</article>\n" + document_tail("html"))
+
+
+def quota_summary_line(report: Any, lang: str = "zh") -> str:
+    """One line: how many units meet the quota, how many lists could not be checked or judged."""
+    s = report.summary()
+    quota = percent_text(report.quota, trim=True)
+    if lang == "zh":
+        line = f"{s['units']} 个单位中 {s['meeting']} 个达到{quota}要求"
+        if s["errors"]:
+            line += f"，{s['errors']} 个单位名单有误未能检查"
+        if s["not_evaluated"]:
+            line += f"，{s['not_evaluated']} 个单位的评估日期早于措施施行日期"
+        return line
+    line = f"{s['meeting']} of {s['units']} units meet the {quota} quota"
+    if s["errors"]:
+        line += f"; {s['errors']} could not be checked (bad input)"
+    if s["not_evaluated"]:
+        line += f"; {s['not_evaluated']} dated before measure nine took effect"
+    return line
+
+
+def quota_table_text(report: Any, lang: str = "zh") -> str:
+    """A fixed-width table (Chinese counts two columns per character), then the summary line."""
+    if lang not in LANGS:
+        raise ValueError(f"lang {lang!r} is not one of {', '.join(LANGS)}")
+    zh = lang == "zh"
+    header = (["单位", "人数", "数字", "占比", "达标", "需增加", "需替换", "问题"] if zh else
+              ["unit", "total", "digital", "share", "meets", "add", "swap", "findings"])
+    yes, no, na = ("是", "否", "—") if zh else ("yes", "no", "-")
+    rows: list[list[str]] = []
+    for r in report.results:
+        if hasattr(r, "error"):
+            message = ("名单有误：" if zh else "bad input: ") + str(r.error)
+            rows.append([r.unit or f"#{r.index + 1}", message])
+            continue
+        meets = na if r.meets_quota is None else (yes if r.meets_quota else no)
+        rows.append([r.unit, str(r.total), str(r.digital), r.share_text, meets,
+                     na if r.add_digital_needed is None else str(r.add_digital_needed),
+                     na if r.swap_needed is None else str(r.swap_needed), str(len(r.findings))])
+    widths = [max([_width(header[i])] + [_width(row[i]) for row in rows if len(row) == len(header)])
+              for i in range(len(header))]
+    lines = [_line(header, widths), "  ".join("-" * w for w in widths)]
+    for row in rows:
+        lines.append(_line(row, widths) if len(row) == len(header) else f"{_pad(row[0], widths[0])}  {row[1]}")
+    lines.append("")
+    lines.append(quota_summary_line(report, lang))
+    return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _line(cells: list[str], widths: list[int]) -> str:
+    # The unit name is left-aligned, the numbers right-aligned.
+    return "  ".join(_pad(c, w, right=i > 0) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()

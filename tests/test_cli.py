@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import taian_titles
 from taian_titles.cli import main
+from taian_titles.render import quota_summary_line
 from taian_titles.ruleset import default_ruleset_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,7 +334,7 @@ def test_quota_report_formats(capsys, fmt):
     report = city_report(json.loads(CITY.read_text("utf-8")))
     status, out, _ = run(capsys, "quota", str(CITY), "--format", fmt)
     assert status == 0
-    assert report.summary_line("zh") in out
+    assert quota_summary_line(report, "zh") in out
     for r in report.checked:
         assert r.unit in out
 
@@ -556,28 +557,28 @@ class _Terminal:
 
 
 def test_progress_bar_only_for_a_person_watching(monkeypatch, tmp_path):
-    from taian_titles import cli
+    from taian_titles import io
 
     items = [(None, {}), (None, {})]
     out_file = open(tmp_path / "out", "w", encoding="utf-8")
     try:
         monkeypatch.setattr(sys, "stderr", _Terminal())
-        bar = cli._progress(items, 2, out_file, enabled=True)
+        bar = io.progress(items, 2, out_file, enabled=True)
         assert bar is not items and list(bar) == items  # a tqdm bar, passing every item through
-        assert cli._progress(items, 2, out_file, enabled=False) is items  # --no-progress
+        assert io.progress(items, 2, out_file, enabled=False) is items  # --no-progress
         monkeypatch.setattr(sys, "stdout", _Terminal())
-        assert cli._progress(items, 2, sys.stdout, enabled=True) is items  # answers on the same screen
+        assert io.progress(items, 2, sys.stdout, enabled=True) is items  # answers on the same screen
         not_a_terminal = _Terminal()
         not_a_terminal.isatty = lambda: False
         monkeypatch.setattr(sys, "stderr", not_a_terminal)
-        assert cli._progress(items, 2, out_file, enabled=True) is items  # not a terminal: silent
+        assert io.progress(items, 2, out_file, enabled=True) is items  # not a terminal: silent
     finally:
         out_file.close()
 
 
 def test_a_fault_in_one_list_does_not_stop_the_quota_batch(tmp_path, monkeypatch, capsys):
     import json as _json
-    import taian_titles.quota as quota_module
+    import taian_titles.cli as quota_module
     real = quota_module.check_quota
 
     def flaky(record, **kw):

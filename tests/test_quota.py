@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from taian_titles.errors import InputError, RulesetError
 from taian_titles.facts import add_digital_needed, percent_text, required_digital, swap_digital_needed
 from taian_titles.model import Candidate, RecommendationList, SkillLevel
+from taian_titles.render import quota_table_text
 from taian_titles.quota import CityReport, QuotaError, QuotaResult, check_quota, city_report
 from taian_titles.ruleset import default_ruleset, default_ruleset_path, parse_ruleset
 
@@ -254,7 +255,7 @@ def test_the_example_city_submission() -> None:
     assert report.to_dict()["summary"] == {"units": 9, "meeting": meeting, "not_meeting": 9 - meeting,
                                            "errors": 0, "not_evaluated": 0}
     assert any(r.findings for r in report.checked)
-    text_zh, text_en = report.to_text("zh"), report.to_text("en")
+    text_zh, text_en = quota_table_text(report, "zh"), quota_table_text(report, "en")
     assert text_zh.rstrip().endswith(f"9 个单位中 {meeting} 个达到20%要求")
     assert text_en.rstrip().endswith(f"{meeting} of 9 units meet the 20% quota")
     for unit in TAIAN_UNITS:
@@ -271,15 +272,15 @@ def test_a_bad_list_does_not_stop_the_others() -> None:
     assert isinstance(bad, QuotaError) and bad.unit == "岱岳区" and bad.error.path == "candidates"
     assert report.to_dict()["units"][1]["error"]["path"] == "candidates"
     assert report.summary() == {"units": 3, "meeting": 1, "not_meeting": 1, "errors": 1, "not_evaluated": 0}
-    assert "岱岳区" in report.to_text() and "名单有误" in report.to_text()
-    assert "1 could not be checked" in report.to_text("en")
+    assert "岱岳区" in quota_table_text(report) and "名单有误" in quota_table_text(report)
+    assert "1 could not be checked" in quota_table_text(report, "en")
 
 
 def test_the_text_table_lines_up() -> None:
     report = city_report([make_list(15, 3, unit="泰山区"), make_list(8, 3, unit="泰安高新区")])
-    lines = report.to_text("zh").splitlines()
+    lines = quota_table_text(report, "zh").splitlines()
     # Chinese characters take two columns: every row of the table is equally wide.
-    from taian_titles.quota import _width
+    from taian_titles.render import _width
     assert len({_width(line) for line in lines[:4]}) == 1
 
 

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taian_titles
+from taian_titles.render import quota_summary_line
 from taian_titles.errors import InputError, Problem
 from taian_titles.render import (
     CJK_FONTS,
@@ -241,7 +242,7 @@ def test_quota_report_shows_every_unit_and_the_summary(fmt, lang):
         assert result.explanation[lang] in plain
         for finding in result.findings:
             assert finding.explanation[lang] in plain
-    assert report.summary_line(lang) in plain
+    assert quota_summary_line(report, lang) in plain
 
 
 # --------------------------------------------------------------------------- a real browser
