@@ -38,8 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference as _reference  # noqa: E402  (benchmarks/ is on the path)
 import taian_titles  # noqa: E402
-from taian_titles.api import engine_for  # noqa: E402
-from taian_titles.model import DTE_PROGRAMME, Direction, SkillLevel  # noqa: E402
+from taian_titles.model import DTE_PROGRAMME, SkillLevel  # noqa: E402
 from taian_titles.ruleset import default_ruleset  # noqa: E402
 
 __all__ = ["generate_applicants", "run", "SEED", "N_APPLICANTS"]
@@ -55,7 +54,7 @@ TARGET_PER_S = 2_000
 # --------------------------------------------------------------------------- the workload
 
 _IN_FORCE = _dt.date(2025, 4, 30)
-_DIRECTIONS = [d.zh for d in Direction]
+_DIRECTIONS = list(taian_titles.default_policy().directions)
 _OTHER_WORK = ["会计", "机械设计", "土木工程", "市场营销", "软件开发"]
 _OTHER_PROGRAMMES = ["专项职业能力证书", "人工智能训练师职业技能等级认定", "CCF软件能力认证"]
 _EMPLOYERS = ["泰安某科技有限公司", "山东某数据服务有限公司", "泰山区某制造企业", "肥城市某工业互联网平台"]
@@ -90,7 +89,7 @@ def generate_applicant(rng: random.Random, index: int) -> dict[str, Any]:
                            else ("junior", "intermediate"))
         direction = rng.choice(mine) if rng.random() < 0.8 else rng.choice(_DIRECTIONS)
         if rng.random() < 0.1:
-            direction = Direction.parse(direction).en  # another accepted spelling
+            direction = taian_titles.default_policy().labels[direction][1]  # another accepted spelling
         programme = DTE_PROGRAMME if rng.random() < 0.9 else rng.choice(_OTHER_PROGRAMMES)
         cert = {"number": f"DTE-{index:06d}-{j}", "programme": programme, "kind": kind, "level": level,
                 "direction": direction, "issued_on": _day(rng, _dt.date(2021, 6, 1), later).isoformat()}
@@ -335,13 +334,12 @@ def profile(records: list[Any]) -> tuple[list[str], list[str], dict[str, float],
 
 def stage_breakdown(records: list[Any]) -> dict[str, float]:
     """µs per applicant in each step of ``evaluate`` (the same calls, timed one by one)."""
-    from taian_titles.decision import build_decision, conclude
+    from taian_titles.decision import build_decision
     from taian_titles.exchange import applicant_from_dict
     from taian_titles.facts import applicant_facts
 
-    ruleset = default_ruleset()
-    engine = engine_for(ruleset)
-    years = ruleset.param("required_years")
+    policy = taian_titles.default_policy()
+    engine = policy.engine
     spent = {"structure (cattrs)": 0.0, "facts (incl. worktime)": 0.0, "engine run (C core + json + actions)": 0.0,
              "build decision (explanations)": 0.0, "to_dict": 0.0}
     clock = time.perf_counter
@@ -350,11 +348,11 @@ def stage_breakdown(records: list[Any]) -> dict[str, float]:
         applicant = applicant_from_dict(record)
         t1 = clock()
         day = applicant.as_of or _dt.date.today()
-        facts = applicant_facts(applicant, day, years)
+        facts = applicant_facts(policy.prepare(applicant), day, policy.counts)
         t2 = clock()
-        firings = engine.run(facts, lambda rule_id, b: conclude(ruleset.rule(rule_id), b, ruleset))
+        firings = engine.run(facts)
         t3 = clock()
-        decision = build_decision(applicant.id, day, firings, ruleset)
+        decision = build_decision(applicant.id, day, firings, policy)
         t4 = clock()
         decision.to_dict()
         t5 = clock()
@@ -376,7 +374,7 @@ def run(options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     say(f"generating {n:,} applicants (seed {SEED})")
     records = list(generate_applicants(n))
     ruleset = default_ruleset()
-    engine = engine_for(ruleset)  # compiled once, outside the measurement
+    taian_titles.default_policy()  # compiled once, outside the measurement
     ref = _reference.Reference(ruleset)
     say("structuring them into model objects (for the model-object variant)")
     models = [taian_titles.applicant_from_dict(r) for r in records]
@@ -470,7 +468,7 @@ def run(options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         _row("RSS before / after timed runs", f"{rss_before} / {rss_after}", "KiB",
              f"current RSS (/proc) around the {RUNS} dict runs; getrusage ru_maxrss "
              f"{maxrss_before} / {maxrss_after} KiB"),
-        _row("live engine sessions after runs", engine.live_sessions, "sessions", "must be 0"),
+        _row("live engine sessions after runs", taian_titles.default_policy().engine.live_sessions, "sessions", "must be 0"),
     ]
 
     every = n  # 10,000 by default: RSS at 10k, 20k, 30k (100k with --long)

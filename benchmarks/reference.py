@@ -33,7 +33,6 @@ from taian_titles.model import (
     Level,
     SkillLevel,
     WorkKind,
-    label,
 )
 from taian_titles.ruleset import Ruleset, default_ruleset
 
@@ -43,6 +42,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LANGS = ("zh", "en")
 _BASIS_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement")
 _UNDATED = "0001-01-01"  # how an undated record's date reads in an explanation
+#: Names of codes in explanations (the enumerations', and the policy's directions).
+_LABELS: dict[str, tuple[str, str]] = {}
 
 _PT = WorkKind.professional_technical
 _PROF, _TRAIN = CertificateKind.professional_level, CertificateKind.training
@@ -67,7 +68,8 @@ def _display(value: Any, lang: str) -> str:
     if isinstance(value, (list, tuple)):
         return ("、" if lang == "zh" else ", ").join(_display(v, lang) for v in value)
     if isinstance(value, str):
-        return label(value, lang) or value
+        pair = _LABELS.get(value)
+        return value if pair is None else pair[0 if lang == "zh" else 1]
     return str(value)
 
 
@@ -129,6 +131,9 @@ class Reference:
     def __init__(self, ruleset: Ruleset | None = None) -> None:
         rs = ruleset or default_ruleset()
         self.ruleset = rs
+        self.policy = rs.policy
+        _LABELS.clear()
+        _LABELS.update(self.policy.labels)
         self.in_force_from: _dt.date = rs.param("in_force_from")
         self.required_years: int = rs.param("required_years")
         self.min_rank: int = rs.param("min_skill_level").rank
@@ -330,7 +335,8 @@ class Reference:
                 entry["eligible_on"] = min(dates) if dates else None
                 not_met.append({key: entry[key] for key in
                                 ("code", "clause", "basis", "eligible_on", "explanation", "clause_text", "rules")})
-        return {"id": applicant_id, "as_of": as_of, "ruleset": dict(self.ref), "outcomes": outcomes,
+        return {"id": applicant_id, "as_of": as_of, "ruleset": dict(self.ref), "rulesets": [dict(self.ref)],
+                "outcomes": outcomes,
                 "not_met": not_met, "highest_recognized_title": highest, "notes": notes}
 
 
@@ -340,4 +346,4 @@ def reference_many(records: Iterable[Applicant | Mapping[str, Any]],
     ref = reference or Reference()
     for record in records:
         applicant = record if isinstance(record, Applicant) else applicant_from_dict(record)
-        yield ref.evaluate(applicant)
+        yield ref.evaluate(ref.policy.prepare(applicant))

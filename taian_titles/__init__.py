@@ -1,11 +1,13 @@
 """taian-titles: measure nine of 泰人社发〔2025〕5号 as explainable rules.
 
-Data flows one way: exchange JSON → model → facts → engine → outcomes → explanation →
-renderings.  The public surface is what this module exports.
+Data flows one way: exchange JSON → model → facts → engine → results (decision) → renderings.
+A policy (:func:`load_policy`) is one or more ruleset documents compiled once; every result
+carries the policy it came from.  The public surface is what this module exports.
 """
 
-from .api import BatchError, evaluate, evaluate_many
-from .decision import Decision, Explanation, NotMet, Note, Outcome
+from .api import BatchError, check_quota, city_report, evaluate, evaluate_many
+from .decision import (CityReport, Decision, Explanation, NotMet, Note, Outcome, QuotaError, QuotaFinding,
+                       QuotaResult)
 from .errors import InputError, Problem, RulesetError
 from .exchange import (
     applicant_from_dict,
@@ -19,7 +21,6 @@ from .model import (
     Candidate,
     Certificate,
     CertificateKind,
-    Direction,
     Level,
     RecommendationList,
     SkillLevel,
@@ -28,16 +29,17 @@ from .model import (
     WorkKind,
     WorkPeriod,
 )
-from .quota import CityReport, QuotaResult, check_quota, city_report
+from .policy import Policy, default_policy, load_policy
 from .ruleset import Ruleset, default_ruleset, load_ruleset
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "evaluate", "evaluate_many", "check_quota", "QuotaResult", "city_report", "CityReport", "BatchError", "Decision", "Outcome", "NotMet", "Note", "Explanation",
-    "InputError", "Problem", "RulesetError", "Ruleset", "load_ruleset", "default_ruleset",
-    "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
-    "recommendation_list_to_dict", "Applicant", "Certificate", "CertificateKind", "Direction",
-    "Level", "WorkKind", "WorkPeriod", "SkillLevel", "SkillLevelRecord", "Title", "Achievement",
-    "Candidate", "RecommendationList",
+    "evaluate", "evaluate_many", "check_quota", "city_report", "load_policy", "default_policy", "Policy",
+    "QuotaResult", "QuotaFinding", "QuotaError", "CityReport", "BatchError", "Decision", "Outcome",
+    "NotMet", "Note", "Explanation", "InputError", "Problem", "RulesetError", "Ruleset", "load_ruleset",
+    "default_ruleset", "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
+    "recommendation_list_to_dict", "Applicant", "Certificate", "CertificateKind", "Level", "WorkKind",
+    "WorkPeriod", "SkillLevel", "SkillLevelRecord", "Title", "Achievement", "Candidate",
+    "RecommendationList",
 ]

@@ -30,18 +30,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import __version__
-from .api import BatchError, evaluate_record
-from .decision import Decision
-from .errors import InputError, Problem, RulesetError
+from .api import BatchError, check_quota_record, evaluate_record
+from .decision import CityReport, Decision, QuotaError, QuotaResult
+from .errors import RulesetError
 from .exchange import parse_date
 from .io import FORMATS, Unparsable, UsageError, Writer, error_entry, open_input, open_output, progress, read_records
-from .quota import CityReport, QuotaError, QuotaResult, check_quota
+from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
-from .ruleset import Ruleset, default_ruleset, load_ruleset
-from .tools import differences, ruleset_text, ruleset_to_dict, smoke_test, warnings
+from .ruleset import parse_document, read_ruleset_file
+from .tools import differences, ruleset_text, ruleset_to_dict, shipped_counterpart, smoke_test, warnings
 
 __all__ = ["main"]
 
@@ -51,18 +51,18 @@ PROG = "taian-titles"
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
-    ruleset = _ruleset_option(args.ruleset)
+    policy = _policy_option(args.ruleset)
     errors = 0
     with open_input(args.file) as stream:
         shape, items, total = read_records(stream)
         with open_output(args.output) as out:
             writer = Writer(
                 out, args.format, shape, args.lang, _batch_title(args.lang),
-                letter=lambda d: render_fragment(d, args.format, args.lang, ruleset),
+                letter=lambda d: render_fragment(d, args.format, args.lang),
                 error_letter=lambda e, where: render_error(e.id, e.error, args.format, args.lang, where))
             writer.start()
             for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
-                answer = _evaluate_one(index, line, record, as_of, ruleset)
+                answer = _evaluate_one(index, line, record, as_of, policy)
                 if isinstance(answer, BatchError):
                     errors += 1
                     writer.write(answer, error_entry(answer.id, answer.error, line), True,
@@ -74,10 +74,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_one(index: int, line: int | None, record: Any, as_of: _dt.date | None,
-                  ruleset: Ruleset) -> Decision | BatchError:
+                  policy: Policy) -> Decision | BatchError:
     if isinstance(record, Unparsable):
         return BatchError(index, record.id, record.error())
-    return evaluate_record(index, record, as_of=as_of, ruleset=ruleset)
+    return evaluate_record(index, record, as_of=as_of, policy=policy)
 
 
 def _where(index: int, line: int | None, lang: str) -> str:
@@ -100,21 +100,31 @@ def _as_of_option(value: str | None) -> _dt.date | None:
         raise UsageError(f"--as-of: {exc}") from None
 
 
-def _ruleset_option(path: str | None) -> Ruleset:
+def _policy_option(paths: list[str] | None) -> Policy:
+    """The policy of ``--ruleset`` (repeatable: each file one document, in order), or the shipped one."""
     try:
-        return load_ruleset(path) if path else default_ruleset()
+        return _load(paths) if paths else default_policy()
     except RulesetError as exc:
         more = len(exc.problems) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''}; run `{PROG} ruleset check {path}`)" \
+        files = " ".join(paths or ())
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''}; run `{PROG} ruleset check {files}`)" \
             if more > 0 else ""
         raise UsageError(f"unusable ruleset: {exc.source}: {exc.problems[0]}{suffix}") from None
+
+
+def _load(paths: list[str]) -> Policy:
+    for path in paths:
+        if not Path(path).exists():
+            raise UsageError(f"no such file: {path}")
+    return Policy([parse_document(read_ruleset_file(path), path) for path in paths])
 
 
 # --------------------------------------------------------------------------- quota
 
 def _cmd_quota(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
-    ruleset = _ruleset_option(args.ruleset)
+    policy = _policy_option(args.ruleset)
+    code, clause = _quota_outcome(policy)
     results: list[QuotaResult | QuotaError] = []
     errors = 0
     with open_input(args.file) as stream:
@@ -128,17 +138,9 @@ def _cmd_quota(args: argparse.Namespace) -> int:
             for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
                 answer: QuotaResult | QuotaError
                 if isinstance(record, Unparsable):
-                    answer = QuotaError(index, None, record.error())
-                else:
-                    try:
-                        answer = check_quota(record, as_of=as_of, ruleset=ruleset)
-                    except Exception as exc:  # bad input or a fault: this list's entry; the rest go on
-                        if not isinstance(exc, InputError):
-                            exc = InputError([Problem("$", f"internal error while checking this list "
-                                                           f"({type(exc).__name__}: {exc}); please report it")])
-                        unit = record.get("unit") if isinstance(record, Mapping) else None
-                        answer = QuotaError(index, exc.record_id or (unit if isinstance(unit, str) else None),
-                                            exc)
+                    answer = QuotaError(index, None, record.error(), code, clause)
+                else:  # bad input or a fault becomes this list's entry; the rest go on
+                    answer = check_quota_record(index, record, as_of=as_of, policy=policy)
                 if isinstance(answer, QuotaError):
                     errors += 1
                     entry = answer.to_dict()
@@ -153,58 +155,79 @@ def _cmd_quota(args: argparse.Namespace) -> int:
             if streaming:
                 writer.finish()
             else:
-                report = CityReport(results=tuple(results), quota=ruleset.param("quota_share"))
+                report = CityReport(results=tuple(results), quota=policy.param("quota_share"), policy=policy)
                 out.write(render_quota_report(report, args.format, args.lang))
     return 1 if errors else 0
+
+
+def _quota_outcome(policy: Policy) -> tuple[str, str]:
+    try:
+        return policy.quota_outcome()
+    except RulesetError as exc:
+        raise UsageError(f"{exc.problems[0]} (give a ruleset with the quota clause)") from None
 
 
 # --------------------------------------------------------------------------- ruleset
 
 def _cmd_ruleset_show(args: argparse.Namespace) -> int:
-    ruleset = _ruleset_option(args.path)
+    policy = _policy_option(args.paths)
     with open_output(args.output) as out:
         if args.format == "json":
-            out.write(json.dumps(ruleset_to_dict(ruleset), ensure_ascii=False, indent=2) + "\n")
+            data: Any = [ruleset_to_dict(d) for d in policy.documents]
+            out.write(json.dumps(data[0] if len(data) == 1 else data, ensure_ascii=False, indent=2) + "\n")
         else:
-            out.write(ruleset_text(ruleset, markdown=args.format == "markdown"))
+            out.write("\n".join(ruleset_text(d, markdown=args.format == "markdown") for d in policy.documents))
     return 0
 
 
 def _cmd_ruleset_check(args: argparse.Namespace) -> int:
-    path = Path(args.path)
-    if not path.exists():
-        raise UsageError(f"no such file: {args.path}")
+    documents = []
+    failed = False
+    for path in args.paths:
+        if not Path(path).exists():
+            raise UsageError(f"no such file: {path}")
+        try:
+            documents.append(parse_document(read_ruleset_file(path), path))
+        except RulesetError as exc:
+            failed = True
+            _print_problems(exc)
+    if failed:
+        return 1
     try:
-        ruleset = load_ruleset(path)
+        policy = Policy(documents)
     except RulesetError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        count = len(exc.problems)
-        print(f"{PROG}: {exc.source}: {count} problem{'s' if count != 1 else ''}; the ruleset cannot be used",
-              file=sys.stderr)
+        _print_problems(exc)
         return 1
-    problems = smoke_test(ruleset)
+    problems = smoke_test(policy)
     for problem in problems:
-        print(f"{ruleset.source}: {problem}", file=sys.stderr)
+        print(f"{' + '.join(args.paths)}: {problem}", file=sys.stderr)
     if problems:
-        print(f"{PROG}: {ruleset.source}: the rules load but do not run; the ruleset cannot be used",
-              file=sys.stderr)
+        print(f"{PROG}: the rules load but do not run; the ruleset cannot be used", file=sys.stderr)
         return 1
-    print(f"OK {ruleset.source}: {ruleset.id} version {ruleset.version}, {ruleset.digest}")
-    print(f"   {len(ruleset.clauses)} clauses, {len(ruleset.parameters)} parameters, "
-          f"{len(ruleset.outcomes)} outcome codes, {len(ruleset.rules)} rules")
-    changes = differences(ruleset)
-    notices = warnings(ruleset)
-    shipped = default_ruleset()
-    if changes and (ruleset.id, ruleset.version) == (shipped.id, shipped.version):
-        notices.append(f"the file differs from the shipped ruleset but keeps its id and version "
-                        f"({ruleset.id} {ruleset.version}); change [ruleset] version so that decisions "
-                        f"made with it can be told apart")
+    notices = warnings(policy)
+    for document in documents:
+        print(f"OK {document.source}: {document.id} version {document.version}, {document.digest}")
+        print(f"   {len(document.clauses)} clauses, {len(document.parameters)} parameters, "
+              f"{len(document.outcomes)} outcome codes, {len(document.rules)} rules")
+        changes = differences(document)
+        shipped = shipped_counterpart(document)
+        if changes and shipped is not None and document.version == shipped.version:
+            notices.append(f"{document.source} differs from the shipped ruleset but keeps its id and version "
+                           f"({document.id} {document.version}); change [ruleset] version so that decisions "
+                           f"made with it can be told apart")
+        for line in changes:
+            print(f"   changed: {line}")
     for line in notices:
         print(f"   warning: {line}")
-    for line in changes:
-        print(f"   changed: {line}")
     return 0
+
+
+def _print_problems(exc: RulesetError) -> None:
+    for problem in exc.problems:
+        print(f"{exc.source}: {problem}", file=sys.stderr)
+    count = len(exc.problems)
+    print(f"{PROG}: {exc.source}: {count} problem{'s' if count != 1 else ''}; the ruleset cannot be used",
+          file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- the parser
@@ -230,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="json (mirrors the input: object, array or one line per record), jsonl, "
                             "or a readable text, markdown or html (default: json)")
         p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the readable formats (default: zh)")
-        p.add_argument("--ruleset", metavar="PATH", help="a ruleset file (default: the shipped 泰人社发〔2025〕5号)")
+        p.add_argument("--ruleset", metavar="PATH", action="append",
+                       help="a ruleset file; repeat it for a policy of several documents "
+                            "(default: the shipped policy)")
         p.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output (UTF-8)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
 
@@ -248,12 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     rs_sub.required = True
     p_show = rs_sub.add_parser("show", help="every clause with its text, parameters, outcome codes and rules")
-    p_show.add_argument("path", metavar="PATH", nargs="?", help="a ruleset file (default: the shipped one)")
+    p_show.add_argument("paths", metavar="PATH", nargs="*", help="ruleset files, one policy (default: the shipped one)")
     p_show.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p_show.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
     p_show.set_defaults(func=_cmd_ruleset_show)
-    p_check = rs_sub.add_parser("check", help="validate a ruleset file; every problem names its entry")
-    p_check.add_argument("path", metavar="PATH", help="the ruleset file to check")
+    p_check = rs_sub.add_parser("check", help="validate ruleset files as one policy; every problem names its entry")
+    p_check.add_argument("paths", metavar="PATH", nargs="+", help="the ruleset files to check, in the policy's order")
     p_check.set_defaults(func=_cmd_ruleset_check)
     return parser
 

@@ -1,32 +1,34 @@
-"""Firings → a decision with its explanations.
+"""Firings → results: a decision for an applicant, a quota result for a recommendation list.
 
-The engine reports which rules fired on which facts (:class:`taian_titles.engine.Firing`).
-This module turns a rule's declarative ``then`` into the facts it concludes (the engine's
-actions), and the firings of one evaluation into a :class:`Decision`: one outcome per code
-(basis merged, explanations rendered from the ruleset's templates in Chinese and English),
-what is not met and from when, the highest recognised title and the notes.
+The engine reports which rules fired on which facts and what each concluded
+(:class:`taian_titles.engine.Firing`).  This module only turns those conclusions into results:
+one outcome per code (basis merged, explanations rendered from the ruleset's templates in
+Chinese and English), what is not met and from when, the highest recognised title and the
+notes of a :class:`Decision`; the verdict, counts and findings of a :class:`QuotaResult`.  It
+never runs a rule's ``then`` itself.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import weakref
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import attrs
 
 from .engine import Firing
-from .facts import percent_text
-from .model import Level, SkillLevel, label
-from .ruleset import Literal, Param, Ref, Rule, Ruleset, param_value, template_parts
+from .facts import percent_text, required_digital
+from .model import Level, SkillLevel
+from .ruleset import Param, Rule, template_parts
 
-__all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "conclude", "build_decision", "render",
-           "explain", "join_explanations"]
+if TYPE_CHECKING:  # the policy composes this module's pieces; results only point back to it
+    from .policy import Policy
+
+__all__ = ["Explanation", "Outcome", "NotMet", "Note", "Decision", "QuotaFinding", "QuotaResult",
+           "QuotaError", "CityReport", "build_decision", "build_quota_result", "compile_plans",
+           "join_explanations", "LANGS"]
 
 LANGS = ("zh", "en")
-
-
 @attrs.frozen
 class Explanation:
     zh: str
@@ -85,7 +87,11 @@ class Note:
 
 @attrs.frozen
 class Decision:
-    """The result of one applicant: ``to_dict()`` is the exchange format's result object."""
+    """The result of one applicant: ``to_dict()`` is the exchange format's result object.
+
+    ``ruleset`` is the first document of the policy, ``rulesets`` every document it used, in
+    order; ``policy`` is the compiled policy itself, which renderings read their labels from.
+    """
 
     id: str
     as_of: _dt.date
@@ -94,6 +100,8 @@ class Decision:
     not_met: tuple[NotMet, ...]
     highest_recognized_title: Level | None
     notes: tuple[Note, ...]
+    rulesets: tuple[Mapping[str, str], ...] = ()
+    policy: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -107,6 +115,7 @@ class Decision:
             "id": self.id,
             "as_of": self.as_of.isoformat(),
             "ruleset": dict(self.ruleset),
+            "rulesets": [dict(r) for r in self.rulesets],
             "outcomes": [o.to_dict() for o in self.outcomes],
             "not_met": [n.to_dict() for n in self.not_met],
             "highest_recognized_title": self.highest_recognized_title.code
@@ -115,92 +124,127 @@ class Decision:
         }
 
 
-# --------------------------------------------------------------------------- actions
+@attrs.frozen
+class QuotaFinding:
+    """A problem with one candidate of the list (not a high-skilled talent, a repeated id)."""
 
-def basis_of(fact: Mapping[str, Any]) -> list[str]:
-    """The input items a fact rests on."""
-    if "basis" in fact:
-        return list(fact["basis"])
-    if "ref" in fact:
-        return [fact["ref"]]
-    return list(fact.get("refs", ()))
+    code: str
+    candidate: str
+    positions: tuple[int, ...]  # 1-based positions in the list as given
+    explanation: Explanation
+    rule: str
 
-
-def _operand_value(op: Any, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> Any:
-    if isinstance(op, Literal):
-        return op.value
-    if isinstance(op, Ref):
-        return bindings[op.alias][op.field]
-    return param_value(ruleset.parameters, op)
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "candidate": self.candidate, "positions": list(self.positions),
+                "explanation": self.explanation.to_dict(), "rule": self.rule}
 
 
-def conclude(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset) -> list[dict[str, Any]]:
-    """The facts a rule's ``then`` concludes from one match (the engine's action)."""
-    return actions_of(ruleset)[rule.id](bindings)
+@attrs.frozen
+class QuotaResult:
+    """The quota check of one recommendation list (M9-4); ``to_dict()`` is the exchange format's
+    result object.
+
+    ``meets_quota``, ``add_digital_needed`` and ``swap_needed`` are None only when no quota rule
+    decided the list (the measure not in force on ``as_of``, decision 1); ``add_digital_needed``
+    is also None when adding candidates cannot meet the quota (a quota of 100%).
+    """
+
+    code: str
+    clause: str
+    unit: str
+    as_of: _dt.date
+    total: int
+    digital: int
+    quota: Fraction
+    required_digital: int | None
+    meets_quota: bool | None
+    add_digital_needed: int | None
+    swap_needed: int | None
+    findings: tuple[QuotaFinding, ...]
+    explanation: Explanation
+    ruleset: Mapping[str, str]
+    rules: tuple[str, ...]
+    rulesets: tuple[Mapping[str, str], ...] = ()
+    policy: Any = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def share(self) -> Fraction:
+        """Digital candidates / all candidates, exactly."""
+        return Fraction(self.digital, self.total)
+
+    @property
+    def share_text(self) -> str:
+        """The share as a percentage with two decimals, rounded half-up exactly (``20.00%``)."""
+        return percent_text(self.share)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "clause": self.clause, "unit": self.unit,
+            "total": self.total, "digital": self.digital, "share": self.share_text,
+            "meets_quota": self.meets_quota, "add_digital_needed": self.add_digital_needed,
+            "swap_needed": self.swap_needed, "findings": [f.to_dict() for f in self.findings],
+            "explanation": self.explanation.to_dict(),
+            "quota": percent_text(self.quota, trim=True), "required_digital": self.required_digital,
+            "rules": list(self.rules), "ruleset": dict(self.ruleset),
+            "rulesets": [dict(r) for r in self.rulesets], "as_of": self.as_of.isoformat(),
+        }
 
 
-def actions_of(ruleset: Ruleset) -> dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]]:
-    """Every rule's ``then`` compiled to a function of its bindings, once per ruleset."""
-    actions = _ACTIONS.get(ruleset)
-    if actions is None:
-        actions = _ACTIONS[ruleset] = {r.id: _compile_action(r, ruleset) for r in ruleset.rules}
-    return actions
+@attrs.frozen
+class QuotaError:
+    """A list of a city report that could not be checked; the other lists go on."""
+
+    index: int
+    unit: str | None
+    error: Any  # an InputError
+    code: str = "digital_share_quota"
+    clause: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "clause": self.clause, "unit": self.unit, "error": self.error.to_dict()}
 
 
-_ACTIONS: "weakref.WeakKeyDictionary[Ruleset, dict[str, Callable[[Mapping[str, Any]], list[dict[str, Any]]]]]" = (
-    weakref.WeakKeyDictionary())
+@attrs.frozen
+class CityReport:
+    """The quota check of many units' lists, in input order; a bad list does not stop the others."""
 
+    results: tuple[QuotaResult | QuotaError, ...]
+    quota: Fraction
+    policy: Any = attrs.field(default=None, eq=False, repr=False)
 
-def _compile_action(rule: Rule, ruleset: Ruleset) -> Callable[[Mapping[str, Any]], list[dict[str, Any]]]:
-    """A rule's ``then`` as a function of the bindings, its constants resolved once."""
-    then = rule.then
-    aliases = then.basis
+    @property
+    def checked(self) -> tuple[QuotaResult, ...]:
+        return tuple(r for r in self.results if isinstance(r, QuotaResult))
 
-    if len(aliases) == 1:  # the common case
-        (alias,) = aliases
+    @property
+    def errors(self) -> tuple[QuotaError, ...]:
+        return tuple(r for r in self.results if isinstance(r, QuotaError))
 
-        def basis(bindings: Mapping[str, Any]) -> list[str]:
-            return basis_of(bindings[alias])
-    else:
-        def basis(bindings: Mapping[str, Any]) -> list[str]:
-            out: list[str] = []
-            for alias in aliases:
-                for ref in basis_of(bindings[alias]):
-                    if ref not in out:
-                        out.append(ref)
-            return out
+    def summary(self) -> dict[str, int]:
+        """How many units were checked, met the quota, did not, could not be checked (errors).
 
-    if then.kind == "derive":
-        constants = {k: _operand_value(v, {}, ruleset) for k, v in then.set if not isinstance(v, Ref)}
-        refs = [(k, v.alias, v.field) for k, v in then.set if isinstance(v, Ref)]
-        copy, target, rule_id = then.copy, then.target, rule.id
+        ``not_evaluated`` counts lists no quota rule decided (dated before the measure applies).
+        """
+        checked = self.checked
+        return {"units": len(self.results),
+                "meeting": sum(1 for r in checked if r.meets_quota is True),
+                "not_meeting": sum(1 for r in checked if r.meets_quota is False),
+                "errors": len(self.errors),
+                "not_evaluated": sum(1 for r in checked if r.meets_quota is None)}
 
-        def derive(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
-            fact = {**bindings[copy], **constants} if copy else dict(constants)
-            for key, alias, field in refs:
-                fact[key] = bindings[alias][field]
-            fact["t"], fact["rule"], fact["basis"] = target, rule_id, basis(bindings)
-            return [fact]
-
-        return derive
-    head: dict[str, Any] = {"t": then.kind, "rule": rule.id, "clause": rule.clause}
-    head["level" if then.kind == "highest_title" else "code"] = then.target
-    eligible = then.eligible_on
-
-    def conclusion(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
-        fact = {**head, "basis": basis(bindings)}
-        if then.kind == "not_met":
-            fact["eligible_on"] = _operand_value(eligible, bindings, ruleset) if eligible else ""
-        return [fact]
-
-    return conclusion
+    def to_dict(self) -> dict[str, Any]:
+        return {"units": [r.to_dict() for r in self.results], "summary": self.summary()}
 
 
 # --------------------------------------------------------------------------- explanations
 
-def _display(value: Any, lang: str) -> str:
+Labels = Mapping[str, tuple[str, str]]
+
+
+def _display(value: Any, lang: str, labels: Labels) -> str:
     if type(value) is str:  # the common case first
-        return label(value, lang) or value
+        pair = labels.get(value)
+        return value if pair is None else pair[0 if lang == "zh" else 1]
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     if isinstance(value, (SkillLevel, Level)):
@@ -211,35 +255,18 @@ def _display(value: Any, lang: str) -> str:
         return percent_text(value, trim=True)
     if isinstance(value, (list, tuple)):
         sep = "、" if lang == "zh" else ", "
-        return sep.join(_display(v, lang) for v in value)
-    if isinstance(value, str):
-        return label(value, lang) or value
+        return sep.join(_display(v, lang, labels) for v in value)
     return str(value)
 
 
-def render(template: str, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset, lang: str) -> str:
-    """Fill ``{alias.field}`` and ``{$parameter}`` placeholders, codes shown by their names."""
-    key = (template, lang)
-    cache = _TEMPLATES.get(ruleset)
-    if cache is None:
-        cache = _TEMPLATES[ruleset] = {}
-    parts = cache.get(key)
-    if parts is None:
-        parts = cache[key] = _compile_template(template, ruleset, lang)
-    return "".join(part if type(part) is str else _display(bindings[part[0]][part[1]], lang)
-                   for part in parts)
-
-
-_TEMPLATES: "weakref.WeakKeyDictionary[Ruleset, dict[tuple[str, str], list[Any]]]" = weakref.WeakKeyDictionary()
-
-
-def _compile_template(template: str, ruleset: Ruleset, lang: str) -> list[Any]:
+def _compile_template(template: str, params: Mapping[str, Mapping[str, Any]], lang: str,
+                      labels: Labels) -> list[Any]:
     """Literal text and parameters rendered once; ``(alias, field)`` pairs left to fill in."""
     parts: list[Any] = []
     for part in template_parts(template):
         if isinstance(part, Param):
-            raw = ruleset.parameters[part.name]["value"]
-            part = _display(raw.rank if part.attr == "rank" else raw, lang)
+            raw = params[part.name]["value"]
+            part = _display(raw.rank if part.attr == "rank" else raw, lang, labels)
         if isinstance(part, str):
             if parts and type(parts[-1]) is str:
                 parts[-1] += part
@@ -250,32 +277,33 @@ def _compile_template(template: str, ruleset: Ruleset, lang: str) -> list[Any]:
     return parts
 
 
-def explain(rule: Rule, bindings: Mapping[str, Mapping[str, Any]], ruleset: Ruleset,
-            memo: dict[Any, Explanation] | None = None) -> Explanation:
-    """A rule's explanation of one firing, in Chinese and English.
-
-    With ``memo``, firings of one rule that fill its placeholders with the same values share
-    one rendering (M9-3b fires once per reason the applicant is a digital technical talent).
-    """
-    explainer = _plans(ruleset)[rule.id].explain
-    assert explainer is not None, f"rule {rule.id} has no explanation"
-    return explainer(bindings, memo)
+def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
+    """Distinct explanations in a fixed order (independent of the engine's firing order)."""
+    unique = set(explanations)
+    if len(unique) == 1:
+        return unique.pop()
+    ordered = sorted(unique, key=lambda e: (e.zh, e.en))
+    return Explanation("".join([e.zh for e in ordered]), " ".join([e.en for e in ordered]))
 
 
 Explainer = Callable[[Mapping[str, Mapping[str, Any]], "dict[Any, Explanation] | None"], Explanation]
 
 
-def _compile_explainer(rule: Rule, ruleset: Ruleset) -> Explainer:
-    """A function of the bindings rendering the rule's two templates."""
+def _compile_explainer(rule: Rule, params: Mapping[str, Mapping[str, Any]], labels: Labels) -> Explainer:
+    """A function of the bindings rendering the rule's two templates.
+
+    With a memo, firings of one rule that fill its placeholders with the same values share one
+    rendering (M9-3b fires once per reason the applicant is a digital technical talent).
+    """
     assert rule.explain is not None
-    zh, en = (_compile_template(rule.explain[lang], ruleset, lang) for lang in LANGS)
+    zh, en = (_compile_template(rule.explain[lang], params, lang, labels) for lang in LANGS)
     slots = tuple(dict.fromkeys(p for p in (*zh, *en) if type(p) is not str))
     rule_id = rule.id
 
     def render_one(bindings: Mapping[str, Mapping[str, Any]]) -> Explanation:
         return Explanation(
-            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "zh") for p in zh]),
-            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "en") for p in en]))
+            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "zh", labels) for p in zh]),
+            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "en", labels) for p in en]))
 
     def explainer(bindings: Mapping[str, Mapping[str, Any]], memo: dict[Any, Explanation] | None) -> Explanation:
         if memo is None:
@@ -289,19 +317,12 @@ def _compile_explainer(rule: Rule, ruleset: Ruleset) -> Explainer:
     return explainer
 
 
-def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
-    """Distinct explanations in a fixed order (independent of the engine's firing order)."""
-    unique = set(explanations)
-    if len(unique) == 1:
-        return unique.pop()
-    ordered = sorted(unique, key=lambda e: (e.zh, e.en))
-    return Explanation("".join([e.zh for e in ordered]), " ".join([e.en for e in ordered]))
+_BASIS_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement")
 
 
 def _basis_key(ref: str) -> tuple[int, str]:
-    kinds = ("certificate", "work_period", "skill_level", "title", "achievement")
     kind, _, key = ref.partition(":")
-    order = kinds.index(kind) if kind in kinds else len(kinds)
+    order = _BASIS_KINDS.index(kind) if kind in _BASIS_KINDS else len(_BASIS_KINDS)
     return (order, key.zfill(12) if key.isdigit() else key)
 
 
@@ -313,8 +334,8 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class _Plan:
-    """What building a decision needs of one rule, compiled once per ruleset."""
+class Plan:
+    """What building a result needs of one rule, compiled once per policy."""
 
     rule: Rule
     kind: str
@@ -324,37 +345,41 @@ class _Plan:
     explain: Explainer | None  # of a rule with explanation templates
 
 
-def _plans(ruleset: Ruleset) -> dict[str, _Plan]:
-    plans = _PLANS.get(ruleset)
-    if plans is None:
-        plans = _PLANS[ruleset] = {
-            r.id: _Plan(r, r.then.kind, r.then.target, ruleset.order[r.id],
-                        Level.parse(r.then.target) if r.then.kind == "highest_title" else None,
-                        _compile_explainer(r, ruleset) if r.explain else None)
-            for r in ruleset.rules}
-    return plans
+def compile_plans(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                  labels: Labels) -> dict[str, Plan]:
+    """Every rule's plan: its place in the policy and its explanation templates, compiled."""
+    return {r.id: Plan(r, r.then.kind, r.then.target, n,
+                       Level.parse(r.then.target) if r.then.kind == "highest_title" else None,
+                       _compile_explainer(r, params_of[r.document], labels) if r.explain else None)
+            for n, r in enumerate(rules)}
 
 
-_PLANS: "weakref.WeakKeyDictionary[Ruleset, dict[str, _Plan]]" = weakref.WeakKeyDictionary()
-
-#: Explanations rendered for a ruleset, by rule and the values filling its placeholders, kept
+#: Explanations rendered for a policy, by rule and the values filling its placeholders, kept
 #: across decisions (an explanation depends on nothing else): M9-3b's has no placeholder and
 #: M9-3a's names one of a few skill levels and occupations.  Started afresh once it holds this
 #: many (about 600 KiB).
 MEMO_SIZE = 1024
-_MEMOS: "weakref.WeakKeyDictionary[Ruleset, dict[Any, Explanation]]" = weakref.WeakKeyDictionary()
 
 
-def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], ruleset: Ruleset) -> Decision:
-    """Group firings by what they conclude; one entry per outcome code, in the ruleset's order."""
-    plans = _plans(ruleset)
-    # (kind, code) -> [the earliest rule's place in the ruleset, [(plan, bindings, fact), ...]]
+def _memo(policy: "Policy") -> dict[Any, Explanation]:
+    memo = policy.memo
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    return memo
+
+
+# --------------------------------------------------------------------------- an applicant
+
+def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], policy: "Policy") -> Decision:
+    """Group the conclusions by kind and code; one entry per outcome code, in the policy's order."""
+    plans = policy.plans
+    # (kind, code) -> [the earliest rule's place in the policy, [(plan, bindings, fact), ...]]
     grouped: dict[tuple[str, str], list[Any]] = {}
     highest: Level | None = None
     for rule_id, bindings, concluded in firings:
         plan = plans[rule_id]
         kind = plan.kind
-        if kind == "derive":
+        if kind == "derive" or kind in ("quota", "finding"):
             continue
         if kind == "highest_title":
             level = plan.level
@@ -362,7 +387,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             if highest is None or level.rank > highest.rank:
                 highest = level
             continue
-        (fact,) = concluded or conclude(plan.rule, bindings, ruleset)
+        (fact,) = concluded
         group = grouped.get((kind, plan.target))
         if group is None:
             grouped[(kind, plan.target)] = [plan.order, [(plan, bindings, fact)]]
@@ -371,9 +396,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
                 group[0] = plan.order
             group[1].append((plan, bindings, fact))
     outcomes, not_met, notes = [], [], []
-    memo = _MEMOS.get(ruleset)
-    if memo is None or len(memo) >= MEMO_SIZE:
-        memo = _MEMOS[ruleset] = {}
+    memo = _memo(policy)
     for (kind, code), (_, items) in sorted(grouped.items(), key=lambda kv: kv[1][0]):
         clause = items[0][0].rule.clause
         if kind == "note":
@@ -386,14 +409,70 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             basis = _sorted_basis(fact["basis"])
             explanation = plan.explain(bindings, memo)
         else:
-            rules = tuple(sorted({p.rule.id for p, _, _ in items}, key=ruleset.order.__getitem__))
+            rules = tuple(sorted({p.rule.id for p, _, _ in items}, key=lambda rid: plans[rid].order))
             basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
             explanation = join_explanations([p.explain(b, memo) for p, b, _ in items])
         if kind == "outcome":
-            outcomes.append(Outcome(code, clause, basis, explanation, ruleset.clause_text(clause), rules))
+            outcomes.append(Outcome(code, clause, basis, explanation, policy.clause_text(clause), rules))
         elif kind == "not_met":
-            dates = [f["eligible_on"] for _, _, f in items if f["eligible_on"]]
+            dates = [f["eligible_on"] for _, _, f in items if f.get("eligible_on")]
             eligible = _dt.date.fromisoformat(min(dates)) if dates else None
-            not_met.append(NotMet(code, clause, basis, eligible, explanation, ruleset.clause_text(clause), rules))
-    return Decision(id=applicant_id, as_of=as_of, ruleset=ruleset.ref(), outcomes=tuple(outcomes),
-                    not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes))
+            not_met.append(NotMet(code, clause, basis, eligible, explanation, policy.clause_text(clause), rules))
+    refs = policy.refs()
+    return Decision(id=applicant_id, as_of=as_of, ruleset=refs[0], outcomes=tuple(outcomes),
+                    not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes),
+                    rulesets=tuple(refs), policy=policy)
+
+
+# --------------------------------------------------------------------------- a recommendation list
+
+class QuotaRuleError(RuntimeError):
+    """Two quota rules decided one list: a fault of the ruleset."""
+
+
+def build_quota_result(unit: str, as_of: _dt.date, total: int, digital: int, firings: Sequence[Firing],
+                       policy: "Policy") -> QuotaResult:
+    """The verdict, the numbers and the findings of one list, from the quota rule's conclusion.
+
+    ``total`` and ``digital`` are Python's count of the list (its ``list_summary``), shown
+    also when no quota rule decided the list.
+    """
+    plans = policy.plans
+    verdicts = [f for f in firings if plans[f.rule_id].kind == "quota"]
+    if len(verdicts) > 1:
+        raise QuotaRuleError(f"rules {', '.join(f.rule_id for f in verdicts)} all decided one list")
+    code, clause = policy.quota_outcome()
+    quota: Fraction = policy.param("quota_share")
+    memo = _memo(policy)
+    if verdicts:
+        verdict = verdicts[0]
+        (fact,) = verdict.concluded
+        code, clause = fact["code"], fact["clause"]
+        meets: bool | None = bool(fact["meets_quota"])
+        add, swap = fact.get("add_digital_needed"), fact.get("swap_needed")
+        required = fact.get("required_digital")
+        explanation = plans[verdict.rule_id].explain(verdict.bindings, memo)
+        rules: tuple[str, ...] = (verdict.rule_id,)
+    else:  # no quota rule decided the list (the measure not in force on this date): say why
+        notes = [f for f in firings if plans[f.rule_id].kind == "note"]
+        meets, add, swap, required = None, None, None, required_digital(total, quota)
+        explanation = join_explanations(plans[f.rule_id].explain(f.bindings, None) for f in notes) if notes \
+            else Explanation(f"未作出{clause}的检查。", f"No {clause} check was made.")
+        rules = tuple(f.rule_id for f in notes)
+    findings = []
+    for firing in firings:
+        plan = plans[firing.rule_id]
+        if plan.kind != "finding":
+            continue
+        candidates = [firing.bindings[alias] for alias in plan.rule.then.basis]
+        positions = tuple(sorted(c["position"] for c in candidates))
+        findings.append(QuotaFinding(code=plan.target, candidate=candidates[-1]["candidate_id"],
+                                     positions=positions, explanation=plan.explain(firing.bindings, memo),
+                                     rule=plan.rule.id))
+    # The engine's firing order is not part of the contract: order by place in the list.
+    findings.sort(key=lambda f: (f.positions[-1], f.positions, f.code))
+    refs = policy.refs()
+    return QuotaResult(code=code, clause=clause, unit=unit, as_of=as_of, total=total, digital=digital,
+                       quota=quota, required_digital=required, meets_quota=meets, add_digital_needed=add,
+                       swap_needed=swap, findings=tuple(findings), explanation=explanation,
+                       ruleset=refs[0], rules=rules, rulesets=tuple(refs), policy=policy)

@@ -1,8 +1,14 @@
-"""The engine adapter: the only module that touches durable-rules.
+"""The engine adapter: the only module that knows durable-rules.
+
+Everything durable-rules is here: compiling the policy's conditions to its JSON, the hidden
+rules, sessions, staging, and applying each rule's declarative ``then`` (derive, copy, set,
+outcome, not_met, note, finding, quota, highest_title) itself.  No callback crosses the
+boundary: :meth:`Engine.run` takes facts and returns :class:`Firing` s, each with the facts
+its rule concluded, and :mod:`taian_titles.decision` only turns them into results.
 
 It drives durable-rules' C core (``durable_rules_engine``) directly rather than through
-``durable.lang.Host``, which handles every measured hazard of ``shared/notes/durable-rules.md``
-in one place:
+``durable.lang.Host``, which handles every hazard measured on durable-rules 2.0.28 in one
+place:
 
 * **No background dispatcher.**  ``Host`` starts a timer thread that runs pending actions for
   any session; here nothing runs except inside :meth:`Engine.run`.
@@ -10,8 +16,8 @@ in one place:
   hash of its sid, so two ids can collide.  Every fact coming back from the engine is checked
   to carry the sid it was asserted under, and each evaluation deletes its session in a
   ``finally`` (a ruleset holds at most 1,024 live sessions).
-* **Exceptions in actions reach the caller**: actions are plain Python run by this loop, so an
-  error propagates after the action is abandoned and the session deleted.
+* **Exceptions in actions reach the caller**: actions are applied by this loop, so an error
+  propagates after the action is abandoned and the session deleted.
 * **One evaluation at a time per process** (a lock): the C core holds the GIL anyway, so the
   lock costs nothing and rules out the races measured with concurrent use.
 * **Negation is staged**: a rule runs only after the marker fact of its stage is asserted,
@@ -20,22 +26,23 @@ in one place:
   A stage none of whose (reachable) rules is gated gets no marker: nothing waits for it.
 * **Facts are fresh dicts** serialised once; nothing the caller owns is mutated.  The engine
   is given only the fields that conditions test, a property naming the fact's type
-  (``t__certificate: 1``, see :func:`~taian_titles.ruleset.type_key`) and an ``id`` that is
-  unique in the session (so no two facts are ever "identical", durable-rules issue 376, and
-  the core never computes an identity by sorting and hashing every property); a firing's
-  bindings are the whole facts, looked up by that id.
+  (``t__certificate: 1``, see :func:`type_key`) and an ``id`` that is unique in the session
+  (so no two facts are ever "identical", durable-rules issue 376, and the core never computes
+  an identity by sorting and hashing every property); a firing's bindings are the whole
+  facts, looked up by that id.  A field with no value is left out of the fact, and the
+  condition language's ``none`` compiles to the core's "no such property" test.
 * **Fewer round trips**: facts that no rule of the current stage tests are asserted with the
   next stage's marker instead of in a round of their own, and the matches of one rule that are
-  ready together come in one action (every rule has a ``cap``, see
-  :func:`~taian_titles.ruleset.compile_rules`).
+  ready together come in one action (every rule has a ``cap``, see :func:`compile_rules`).
 * **Every session starts an action before it is deleted.**  Deleting a session in which no
   action was ever started frees an invalid pointer in the C core (a segfault, depending on the
   heap); a hidden rule ``opened__`` fires on the state fact (``$s``) that the core creates
   with the first fact of every session.  A session in which nothing was asserted is not
-  deleted (the core never created it).
+  deleted (the core never created it).  Names ending in ``__`` are the adapter's: the loader
+  refuses them in a ruleset.
 * **Comparisons with another fact end with one that cannot fail**, and in-lists come last
-  (:func:`~taian_titles.ruleset.compile_rules`): the core reads past the end of a condition's
-  tests when the last one fails (a segfault at times) and never checks a test after a list.
+  (:func:`compile_rules`): the core reads past the end of a condition's tests when the last
+  one fails (a segfault at times) and never checks a test after a list.
 * **Only the rules a session can reach are compiled**, per set of input fact types, and shared
   by the sets that reach the same rules: the core allocates and clears about 8 KiB per join
   node of its ruleset for every session.  A fact whose type no rule of the session's compiled
@@ -43,26 +50,28 @@ in one place:
   copies to grow).
 * **No fact goes unhandled**: a hidden rule ``catch_all__`` matches every fact and never fires
   (it would need 65,535 matches), so the core never answers "message not handled".
-* **Each load registers under a unique name**, so a ruleset can be loaded again in one process,
-  and the C ruleset is deleted when its :class:`Engine` is collected.
+* **Each engine registers under a unique name**, so a ruleset can be loaded again in one
+  process, and the C rulesets are deleted when the :class:`Engine` is collected.
 """
 
 from __future__ import annotations
 
-import functools
+import datetime as _dt
 import itertools
 import json
 import threading
 import weakref
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import durable_rules_engine as _dre
 import orjson
 
-from .ruleset import STAGES, Literal, Ref, Ruleset, compile_rules, type_key
+from .model import Level, SkillLevel
+from .ruleset import STAGES, Condition, Literal, Param, Ref, Rule, Ruleset, Test
 
-__all__ = ["Engine", "EngineError", "Firing"]
+__all__ = ["Engine", "EngineError", "Firing", "compile_rules", "type_key", "stage_gate",
+           "MATCHES_PER_ACTION", "engine_value"]
 
 _LOCK = threading.RLock()
 _NAMES = itertools.count()
@@ -72,6 +81,9 @@ _SIDS = map("s{}".format, itertools.count())  # sids of our own, never applicant
 _OPENED, _CATCH_ALL = "opened__", "catch_all__"
 # Result codes of the C core's assert functions.
 _HANDLED, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+#: The most matches of one rule the engine hands over in one action (durable-rules' ``cap``).
+MATCHES_PER_ACTION = 1000
+_OPS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
 class EngineError(RuntimeError):
@@ -88,10 +100,6 @@ class Firing(tuple):  # type: ignore[type-arg]
         return super().__new__(cls, (rule_id, bindings, concluded))
 
     @property
-    def concluded(self) -> tuple[dict[str, Any], ...]:
-        return self[2]
-
-    @property
     def rule_id(self) -> str:
         return self[0]
 
@@ -99,10 +107,206 @@ class Firing(tuple):  # type: ignore[type-arg]
     def bindings(self) -> dict[str, dict[str, Any]]:
         return self[1]
 
+    @property
+    def concluded(self) -> tuple[dict[str, Any], ...]:
+        return self[2]
 
-Action = Callable[[str, dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
-Conclude = Callable[[dict[str, dict[str, Any]]], Iterable[dict[str, Any]]]
 
+# --------------------------------------------------------------------------- compiling conditions
+
+def engine_value(value: Any) -> Any:
+    """A parameter's value as the engine compares it: dates as ISO strings, levels as codes."""
+    if isinstance(value, (SkillLevel, Level)):
+        return value.code
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, Fraction):
+        return f"{value.numerator}/{value.denominator}"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _param(params: Mapping[str, Mapping[str, Any]], op: Param) -> Any:
+    value = params[op.name]["value"]
+    return value.rank if op.attr == "rank" else engine_value(value)
+
+
+def compile_rules(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """durable-rules definitions of every rule (``params_of``: document id → its parameters).
+
+    A rule with a ``no`` condition is gated by its stage's marker fact, so that it is matched
+    only once every fact it negates has been asserted.  A rule of positive conditions only needs
+    no gate (what it concludes cannot be undone by a later fact), and leaving the gate out saves
+    the engine a join node per rule, which it allocates and clears for every session.
+
+    Every rule has a ``cap``: the matches of one rule that are ready together are handed over
+    in one action (a list of up to ``MATCHES_PER_ACTION`` frames) rather than one action each.
+    """
+    definition: dict[str, Any] = {}
+    for r in rules:
+        params = params_of[r.document]
+        terms: list[dict[str, Any]] = []
+        if any(cond.negated for cond in r.when):
+            terms.append(stage_gate(r.stage))
+        aliases = {c.alias: c.fact for c in r.when if c.alias}
+        for n, cond in enumerate(r.when):
+            body = _condition_body(cond, aliases, params)
+            terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
+        definition[r.id] = {"all": terms, "cap": MATCHES_PER_ACTION}
+    return definition
+
+
+def _condition_body(cond: Condition, aliases: Mapping[str, str],
+                    params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """One condition for durable-rules, its tests ordered around two faults of the C core.
+
+    The core checks the tests that compare with another fact (``date <= ctx.as_of``) in
+    sequence when a fact arrives, and it mishandles two cases (durable-rules 2.0.28):
+
+    * **The last test of the sequence fails**: the core skips past the sequence's end and reads
+      memory beyond it until it happens on the end marker; the process may crash (a segfault,
+      depending on the heap; jruizgit/rules#381, fixed by the unmerged pull request #386).  So a
+      test that cannot fail comes last: the fact's type property against the other fact's
+      (``t__work_time >= <alias>.t__held_certificate``: both are always 1).  Not ``==``, which
+      the core would use to index the join; and not ``sid`` or ``id``, whose text the core does
+      not copy when it stores a fact (it would read memory that Python has freed).
+    * **An ``in [...]`` list comes before such a test**: the core stops at the end of the list's
+      group and never checks the tests after it, so the condition matches when it should not.
+      So lists come after every comparison with another fact (and may list only values and
+      parameters, which the loader checks).
+
+    Tests that compare with a value or a parameter are decided before this sequence (by the
+    core's alpha network), so their order does not matter.
+    """
+    values: list[dict[str, Any]] = []
+    between: list[dict[str, Any]] = []
+    lists: list[dict[str, Any]] = []
+    other = None  # an alias this condition compares with
+    for test in cond.tests:
+        compiled = _compile_test(test, params)
+        if test.op == "in" and "$or" in compiled:
+            lists.append(compiled)
+        elif isinstance(test.operand, Ref):
+            between.append(compiled)
+            other = test.operand.alias
+        else:
+            values.append(compiled)
+    if other is not None:
+        between.append({"$gte": {type_key(cond.fact): {other: type_key(aliases[other])}}})
+    expr = [{type_key(cond.fact): 1}, *values, *between, *lists]
+    return expr[0] if len(expr) == 1 else {"$and": expr}
+
+
+def stage_gate(stage: str) -> dict[str, Any]:
+    """The condition on a stage's marker fact (bound as ``stage__``)."""
+    return {"stage__": {"$and": [{type_key("stage__"): 1}, {"name": stage}]}}
+
+
+def type_key(kind: str) -> str:
+    """The property that marks a fact's type for the engine: one name per type, so that the
+    engine's first alpha test (a lookup by property name) finds only the conditions on it."""
+    return f"t__{kind}"
+
+
+def _compile_test(test: Test, params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    if test.op == "in":
+        values: Iterable[Any]
+        if isinstance(test.operand, Param):
+            values = _param(params, test.operand)
+        else:
+            values = [_value(op, params) for op in test.operand]  # type: ignore[union-attr]
+        alternatives = [{test.field: v} for v in values]
+        return {"$or": alternatives} if len(alternatives) != 1 else alternatives[0]
+    operand = test.operand
+    if isinstance(operand, Literal) and operand.value is None:  # "field == none": no such value
+        return {("$nex" if test.op == "==" else "$ex"): {test.field: 1}}
+    value = _value(operand, params)  # type: ignore[arg-type]
+    symbol = _OPS[test.op]
+    return {test.field: value} if symbol is None else {symbol: {test.field: value}}
+
+
+def _value(op: Any, params: Mapping[str, Mapping[str, Any]]) -> Any:
+    if isinstance(op, Literal):
+        return op.value
+    if isinstance(op, Ref):
+        return {op.alias: op.field}
+    return _param(params, op)
+
+
+# --------------------------------------------------------------------------- applying ``then``
+
+Conclude = Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+
+
+def basis_of(fact: Mapping[str, Any]) -> list[str]:
+    """The input items a fact rests on."""
+    if "basis" in fact:
+        return list(fact["basis"])
+    if "ref" in fact:
+        return [fact["ref"]]
+    return list(fact.get("refs", ()))
+
+
+def _compile_action(rule: Rule, params: Mapping[str, Mapping[str, Any]]) -> Conclude:
+    """A rule's declarative ``then`` as a function of the bindings, its constants resolved once.
+
+    ``derive`` makes a fact of the named type (a copy of a bound fact, with ``set`` on top);
+    every other action concludes one fact of its kind (``outcome``, ``not_met``, ``note``,
+    ``finding``, ``quota``, ``highest_title``) naming its code, clause and basis, with what
+    ``copy`` and ``set`` add.  A ``set`` or ``eligible_on`` that refers to a field with no value
+    leaves the field out.
+    """
+    then = rule.then
+    aliases = then.basis
+
+    if len(aliases) == 1:  # the common case
+        (alias,) = aliases
+
+        def basis(bindings: Mapping[str, Any]) -> list[str]:
+            return basis_of(bindings[alias])
+    else:
+        def basis(bindings: Mapping[str, Any]) -> list[str]:
+            out: list[str] = []
+            for alias in aliases:
+                for ref in basis_of(bindings[alias]):
+                    if ref not in out:
+                        out.append(ref)
+            return out
+
+    constants = {k: (_param(params, v) if isinstance(v, Param) else v.value)
+                 for k, v in then.set if not isinstance(v, Ref)}
+    refs = [(k, v.alias, v.field) for k, v in then.set if isinstance(v, Ref)]
+    copy, rule_id = then.copy, rule.id
+    if then.kind == "derive":
+        head: dict[str, Any] = {"t": then.target, "rule": rule_id}
+    else:
+        head = {"t": then.kind, "rule": rule_id, "clause": rule.clause,
+                ("level" if then.kind == "highest_title" else "code"): then.target}
+    eligible = then.eligible_on
+    eligible_ref = (eligible.alias, eligible.field) if isinstance(eligible, Ref) else None
+    eligible_constant = None if eligible is None or eligible_ref else _value(eligible, params)
+
+    def conclude(bindings: Mapping[str, Any]) -> list[dict[str, Any]]:
+        fact = {**bindings[copy], **constants} if copy else dict(constants)
+        for key, src, field in refs:
+            value = bindings[src].get(field)
+            if value is not None:
+                fact[key] = value
+        fact.update(head)
+        fact["basis"] = basis(bindings)
+        if eligible_ref is not None:
+            value = bindings[eligible_ref[0]].get(eligible_ref[1])
+            if value is not None:
+                fact["eligible_on"] = value
+        elif eligible_constant is not None:
+            fact["eligible_on"] = eligible_constant
+        return [fact]
+
+    return conclude
+
+
+# --------------------------------------------------------------------------- the engine
 
 def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
     """A function giving what the engine is told of a fact: the fields its conditions test, its
@@ -113,7 +317,7 @@ def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int
     key = type_key(kind)
 
     def some_fields(fact: dict[str, Any], n: int, sid: str) -> dict[str, Any]:
-        # a fact without some tested field (rare): the engine is told the others
+        # a fact without some tested field (a value that does not exist): the engine is told the others
         entry = {name: fact[name] for name in names if name in fact}
         entry[key], entry["id"], entry["sid"] = 1, n, sid
         return entry
@@ -129,10 +333,10 @@ def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int
     return namespace["slim"]  # type: ignore[no-any-return]
 
 
-def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
+def _tested_fields(rules: Sequence[Rule]) -> dict[str, frozenset[str]]:
     """Per fact type, the fields that some condition tests or refers to."""
     fields: dict[str, set[str]] = {"stage__": {"name"}}
-    for rule in ruleset.rules:
+    for rule in rules:
         aliases = {c.alias: c.fact for c in rule.when if c.alias}
         for cond in rule.when:
             mine = fields.setdefault(cond.fact, set())
@@ -145,19 +349,19 @@ def _tested_fields(ruleset: Ruleset) -> dict[str, frozenset[str]]:
     return {kind: frozenset(names) for kind, names in fields.items()}
 
 
-def _wanted(ruleset: Ruleset) -> dict[str, Any]:
+def _wanted(rules: Sequence[Rule]) -> dict[str, Any]:
     """Per derived fact type: True, or (field, values) when every condition on the type demands
     that field equal one of a few literals (``outcome where code == '...'``)."""
     wanted: dict[str, Any] = {}
     by_type: dict[str, list[Any]] = {}
-    for rule in ruleset.rules:
+    for rule in rules:
         for cond in rule.when:
             by_type.setdefault(cond.fact, []).append(cond)
     for kind, conds in by_type.items():
         keys = None
         for cond in conds:
             literal = {(t.field, t.operand.value) for t in cond.tests
-                       if t.op == "==" and isinstance(t.operand, Literal)}
+                       if t.op == "==" and isinstance(t.operand, Literal) and t.operand.value is not None}
             fields = {f for f, _ in literal}
             keys = fields if keys is None else keys & fields
         wanted[kind] = True
@@ -169,16 +373,6 @@ def _wanted(ruleset: Ruleset) -> dict[str, Any]:
                            if t.field == field and t.op == "==" and isinstance(t.operand, Literal)}
             wanted[kind] = (field, frozenset(values))
     return wanted
-
-
-class _Calling:
-    """Rule id → action, for a caller that gives one function ``action(rule_id, bindings)``."""
-
-    def __init__(self, action: Action) -> None:
-        self.action = action
-
-    def __getitem__(self, rule_id: str) -> Conclude:
-        return functools.partial(self.action, rule_id)
 
 
 class _SlimOf(dict):  # type: ignore[type-arg]
@@ -201,24 +395,29 @@ def _delete_all(handles: dict[Any, int]) -> None:
 
 
 class Engine:
-    """One compiled ruleset.  :meth:`run` evaluates one set of facts in a session of its own."""
+    """The rules of one or more documents, compiled.  :meth:`run` evaluates one set of facts in a
+    session of its own and returns the firings, each with what its rule concluded."""
 
-    def __init__(self, ruleset: Ruleset) -> None:
-        self.ruleset = ruleset
+    def __init__(self, documents: Sequence[Ruleset]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(r for d in documents for r in d.rules)
+        params_of = {d.id: d.parameters for d in documents}
         self.definition = {
-            **compile_rules(ruleset),
+            **compile_rules(self.rules, params_of),
             _OPENED: {"all": [{"state__": {"$s": 1}}], "cap": 1},  # the core's state fact of a new session
             _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
         }
-        self.fields = _tested_fields(ruleset)
-        self.wanted = _wanted(ruleset)
+        self.actions: dict[str, Conclude] = {r.id: _compile_action(r, params_of[r.document])
+                                             for r in self.rules}
+        self.fields = _tested_fields(self.rules)
+        self.wanted = _wanted(self.rules)
         self._slim_of = _SlimOf(self.fields)
         # Facts that a rule of this stage or an earlier one tests: the others wait for the next
         # stage's marker batch (or, tested by no rule, are never asserted).
         self.consumed_by_stage = [
-            frozenset(c.fact for r in ruleset.rules if STAGES.index(r.stage) <= n for c in r.when)
+            frozenset(c.fact for r in self.rules if STAGES.index(r.stage) <= n for c in r.when)
             for n in range(len(STAGES))]
-        self.name = f"{ruleset.id}@{ruleset.version}#{ruleset.digest[7:19]}#{next(_NAMES)}"
+        first = documents[0]
+        self.name = f"{first.id}@{first.version}#{first.digest[7:19]}+{len(documents) - 1}#{next(_NAMES)}"
         # Per set of input fact types, the compiled durable ruleset of only the rules those facts
         # can reach (the core allocates and clears every join node of a ruleset per session);
         # one compiled ruleset per distinct set of rules.
@@ -230,10 +429,7 @@ class Engine:
         # asserted in its sessions: it could match none of their rules).
         self._tested: dict[int, frozenset[str]] = {}
         self._finalizer = weakref.finalize(self, _delete_all, self._compiled)
-        self._handle = self._handle_for(None)
         self.live_sessions = 0
-        self.last_sid: str | None = None
-        self.last_handle: int | None = None
 
     def _handle_for(self, input_types: frozenset[str] | None) -> int:
         """The compiled ruleset for sessions whose input facts have these types (None: all rules)."""
@@ -246,7 +442,7 @@ class Engine:
                 with _LOCK:
                     handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
                 self._compiled[frozenset(definition)] = handle
-                rules = [r for r in self.ruleset.rules if r.id in definition]
+                rules = [r for r in self.rules if r.id in definition]
                 gated = {r.stage for r in rules if any(c.negated for c in r.when)}
                 self._marked[handle] = tuple(stage in gated for stage in STAGES)
                 self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
@@ -261,30 +457,28 @@ class Engine:
         changed = True
         while changed:
             changed = False
-            for rule in self.ruleset.rules:
+            for rule in self.rules:
                 if rule.id not in rules and all(c.fact in have for c in rule.when if not c.negated):
                     rules[rule.id] = self.definition[rule.id]
                     have.add(rule.then.target if rule.then.kind == "derive" else rule.then.kind)
                     changed = True
         return {**rules, _OPENED: self.definition[_OPENED], _CATCH_ALL: self.definition[_CATCH_ALL]}
 
-    def run(self, facts: list[dict[str, Any]], action: Action | Mapping[str, Conclude]) -> list[Firing]:
+    def run(self, facts: list[dict[str, Any]]) -> list[Firing]:
         """Assert ``facts``, run every stage to quiescence and return the firings in order.
 
-        ``action`` is called for each firing and returns the facts it concludes, which are
-        asserted in the same session (and may make other rules fire): either a function
-        ``action(rule_id, bindings)`` or a mapping of rule id to a function of the bindings.
+        Each firing's conclusions (what its rule's ``then`` says) are asserted in the same
+        session and may make other rules fire.
         """
-        actions: Mapping[str, Conclude] = (action if type(action) is dict or isinstance(action, Mapping)
-                                           else _Calling(action))
+        actions = self.actions
         with _LOCK:
-            handle = self.last_handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
+            handle = self._handle_for(frozenset([fact["t"] for fact in facts]))
             marked, tested = self._marked[handle], self._tested[handle]
-            sid = self.last_sid = next(_SIDS)
+            sid = next(_SIDS)
             firings: list[Firing] = []
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
-            slim_of, wanted, loads = self._slim_of, self._wanted, orjson.loads
+            slim_of, wanted, loads = self._slim_of, self._wanted_fact, orjson.loads
             opened = False
             try:
                 carry: list[dict[str, Any]] = [fact for fact in facts if fact["t"] in tested]
@@ -317,6 +511,7 @@ class Engine:
                                 # One message: a rule and the list of its matches ready together.
                                 (rule_id, frames), = loads(message).items()
                                 if rule_id != _OPENED:
+                                    conclude = actions[rule_id]
                                     for matched in frames:
                                         bindings = {}
                                         for alias, fact in matched.items():
@@ -325,7 +520,7 @@ class Engine:
                                                                   f"{fact.get('sid')!r} in session {sid!r}")
                                             if alias != "stage__":
                                                 bindings[alias] = store[fact["id"]]
-                                        results = tuple(actions[rule_id](bindings))
+                                        results = tuple(conclude(bindings))
                                         firings.append(tuple.__new__(Firing, (rule_id, bindings, results)))
                                         for result in results:
                                             if result["t"] in tested and wanted(result):
@@ -343,7 +538,7 @@ class Engine:
                     except Exception:  # pragma: no cover - the core failed before creating it
                         pass
 
-    def _wanted(self, fact: dict[str, Any]) -> bool:
+    def _wanted_fact(self, fact: dict[str, Any]) -> bool:
         """Whether some condition could match the fact (the others are never asserted): a type no
         condition tests never is, and a type whose every condition demands ``field == literal``
         only with one of those values."""
@@ -352,7 +547,3 @@ class Engine:
             return want
         field, values = want
         return fact.get(field) in values
-
-    def session_facts(self, sid: str, handle: int | None = None) -> list[dict[str, Any]]:
-        """The facts of a live session (for tests of the adapter)."""
-        return json.loads(_dre.get_facts(self._handle if handle is None else handle, sid))

@@ -1,4 +1,4 @@
-"""The JSON exchange format of ``shared/spec/exchange.md``: dicts to the model and back.
+"""The JSON exchange format of ``docs/exchange.md``: dicts to the model and back.
 
 Structuring is done by cattrs with detailed validation, so every problem of a record is
 reported at once, each with its exact path (``certificates[1].level``) and a message that
@@ -36,7 +36,6 @@ from .model import (
     SENIOR_TRAINING,
     Certificate,
     CertificateKind,
-    Direction,
     FieldError,
     Level,
     Labelled,
@@ -201,8 +200,8 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
         for field in attrs.fields(cls):
             if (cls, field.name) in _NON_EMPTY:
                 overrides[field.name] = cattrs.override(struct_hook=_non_empty_str)
-        if cls is Certificate:
-            overrides["direction"] = cattrs.override(struct_hook=lambda v, _t: Direction.canonical(v))
+        if cls is Certificate:  # checked against the policy's programme directions later
+            overrides["direction"] = cattrs.override(struct_hook=_non_empty_str)
         generated = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
 
         def record_hook(value: Any, type_: Any, _generated: Callable[..., Any] = generated,

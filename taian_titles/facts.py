@@ -1,13 +1,16 @@
 """Model → facts: what Python derives before the engine decides.
 
-Python derives only what the engine cannot: dates as ISO strings, merged work periods and
-their anniversaries (decision 6, :mod:`taian_titles.worktime`).  Every fact is a fresh
-dict of strings, numbers, booleans and lists (no nulls, no floats), keyed by ``t`` (its
+Python derives only what the engine cannot: dates as ISO strings, and the helper facts a
+ruleset asks it to count (``[counts.<fact>]``): merged work time in full years, as decision 6
+counts it (:mod:`taian_titles.worktime`), and for a recommendation list the exact number of
+digital candidates its size needs.  Every fact is a fresh dict of strings, numbers, booleans
+and lists (no nulls, no floats: a value that does not exist is left out), keyed by ``t`` (its
 type).  Every input item carries ``ref``, the basis name that explanations cite
 (``certificate:<number>``, ``work_period:<index>``, ...).
 
-``INPUT_FACTS`` lists each input fact type with its fields; the ruleset loader checks the
-conditions of a ruleset file against it.
+``INPUT_FACTS`` lists each input fact type with its fields, ``COUNTS`` the helper facts Python
+can count and the parameters each needs, ``PARAMETERS_READ`` the other parameters Python reads;
+the ruleset loader checks a policy against them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from fractions import Fraction
-from typing import Any
+from typing import Any, Mapping
 
 from . import worktime
 from .model import Applicant, RecommendationList
 
-__all__ = ["INPUT_FACTS", "UNDATED", "applicant_facts", "recommendation_list_facts",
-           "required_digital", "add_digital_needed", "swap_digital_needed", "percent_text"]
+__all__ = ["INPUT_FACTS", "COUNTS", "PARAMETERS_READ", "UNDATED", "applicant_facts",
+           "recommendation_list_facts", "required_digital", "add_digital_needed",
+           "swap_digital_needed", "percent_text"]
 
 #: Date given to a record that carries none (a skill level or achievement without a date):
 #: the earliest day, so that an undated record counts as held on any evaluation date.
@@ -32,10 +36,6 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
     "certificate": frozenset({"ref", "index", "number", "programme", "kind", "level", "direction",
                               "issued_on", "revoked"}),
     "work_period": frozenset({"ref", "index", "position", "kind", "direction", "start", "end", "ongoing", "employer"}),
-    "work_time": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "last_day",
-                            "virtual_start", "anniversary", "years", "eligible_on", "accumulated_zh",
-                            "accumulated_en", "shortfall_zh", "shortfall_en"}),
-    "work_anniversary": frozenset({"kind", "direction", "years", "date"}),
     "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on"}),
     "title": frozenset({"ref", "index", "position", "level", "digital", "speciality"}),
     "achievement": frozenset({"ref", "index", "position", "description", "date"}),
@@ -43,13 +43,45 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
     "candidate": frozenset({"ref", "index", "position", "candidate_id", "name", "skill_level", "rank",
                             "digital"}),
     "list_summary": frozenset({"ref", "unit", "as_of", "total", "digital", "non_digital", "share_text"}),
-    "quota_requirement": frozenset({"unit", "total", "quota", "quota_text", "required_digital",
-                                    "add_possible", "add_digital_needed", "swap_needed"}),
+}
+
+#: Helper facts Python counts when a ruleset asks for them (``[counts.<fact>]``): their fields,
+#: how they are grouped and the parameters (by role) that the ruleset names for them.
+COUNTS: dict[str, dict[str, Any]] = {
+    # Decision 6: the work of one kind and direction, merged, in full years; ``years`` is the
+    # number of full years the rules ask of it, against which ``eligible_on`` (absent when it
+    # is met or time alone will not meet it) and the shortfall (absent when met) are worked out.
+    "work_time": {
+        "fields": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "last_day",
+                             "full_years", "years", "eligible_on", "accumulated_zh", "accumulated_en",
+                             "shortfall_zh", "shortfall_en"}),
+        "group_by": ("kind", "direction"),
+        "parameters": {"years": "years"},
+    },
+    # Decision 10: what the quota asks of a list of this size, exactly: ``required_digital =
+    # ceil(share × total)``, the fewest digital candidates to add (absent when adding cannot
+    # meet the quota) or to swap in.
+    "quota_requirement": {
+        "fields": frozenset({"unit", "total", "quota", "quota_text", "required_digital",
+                             "add_digital_needed", "swap_needed"}),
+        "group_by": (),
+        "parameters": {"share": "share"},
+    },
+}
+
+#: Parameters Python reads, by the fact type whose facts need them: certificate directions are
+#: checked against the programme's directions.
+PARAMETERS_READ: dict[str, dict[str, str]] = {
+    "certificate": {"digital_directions": "list"},
 }
 
 
-def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) -> list[dict[str, Any]]:
-    """The input facts of one applicant evaluated on ``as_of``."""
+def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The input facts of one applicant evaluated on ``as_of``.
+
+    ``counts`` maps each helper fact the policy asks for to the values of its parameters
+    (``{"work_time": {"years": 3}}``).
+    """
     facts: list[dict[str, Any]] = [{"t": "context", "as_of": as_of.isoformat()}]
     for i, c in enumerate(applicant.certificates):
         facts.append({
@@ -59,22 +91,21 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
         })
     groups: dict[tuple[str, str], list[int]] = {}
     for i, w in enumerate(applicant.work_periods):
-        facts.append({
+        fact = {
             "t": "work_period", "ref": f"work_period:{i}", "index": i, "position": i + 1, "kind": w.kind.code,
-            "direction": w.direction, "start": w.start.isoformat(),
-            "end": "" if w.end is None else w.end.isoformat(), "ongoing": w.end is None,
+            "direction": w.direction, "start": w.start.isoformat(), "ongoing": w.end is None,
             "employer": w.employer or "",
-        })
-        groups.setdefault((w.kind.code, w.direction), []).append(i)
-    for (kind, direction), indices in sorted(groups.items()):
-        fact = _work_time(applicant, indices, as_of, required_years)
-        fact.update(kind=kind, direction=direction)
+        }
+        if w.end is not None:
+            fact["end"] = w.end.isoformat()
         facts.append(fact)
-        if fact["covered_days"]:
-            # The day the merged work time reaches its Nth anniversary (decision 6): a fact of
-            # its own, so that a rule can compare it with the last day worked.
-            facts.append({"t": "work_anniversary", "kind": kind, "direction": direction,
-                          "years": required_years, "date": fact["anniversary"]})
+        groups.setdefault((w.kind.code, w.direction), []).append(i)
+    work_time = counts.get("work_time")
+    if work_time is not None:
+        for (kind, direction), indices in sorted(groups.items()):
+            fact = _work_time(applicant, indices, as_of, work_time["years"])
+            fact.update(kind=kind, direction=direction)
+            facts.append(fact)
     for i, s in enumerate(applicant.skill_levels):
         facts.append({
             "t": "skill_level", "ref": f"skill_level:{i}", "index": i, "position": i + 1, "level": s.level.code,
@@ -93,37 +124,39 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, required_years: int) 
 def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years: int) -> dict[str, Any]:
     """Merged work time of one (kind, direction), as decision 6 counts it.
 
-    When every period starts after ``as_of`` no day is covered yet (``covered_days`` 0), but
-    ``eligible_on`` still says when the recorded work would meet the years."""
+    When every period starts after ``as_of`` no day is covered yet (``covered_days`` 0, no
+    ``last_day``), but ``eligible_on`` still says when the recorded work would meet the years."""
     periods = [(applicant.work_periods[i].start, applicant.work_periods[i].end) for i in indices]
     summary = worktime.summarise(periods, as_of, years)
     if summary is None:
         eligible = worktime.eligible_on(periods, as_of, years)
         nothing = worktime.Duration(0, 0, 0)
         missing = worktime.Duration(years, 0, 0)
-        return {
+        fact = {
             "t": "work_time", "refs": [f"work_period:{i}" for i in indices], "covered_days": 0,
-            "first_day": min(start for start, _ in periods).isoformat(), "last_day": "",
-            "virtual_start": "", "anniversary": "", "years": years,
-            "eligible_on": eligible.isoformat() if eligible else "",
+            "first_day": min(start for start, _ in periods).isoformat(), "full_years": 0, "years": years,
             "accumulated_zh": nothing.zh(), "accumulated_en": nothing.en(),
             "shortfall_zh": missing.zh(), "shortfall_en": missing.en(),
         }
-    return {
+        if eligible:
+            fact["eligible_on"] = eligible.isoformat()
+        return fact
+    fact = {
         "t": "work_time",
         "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= as_of],
         "covered_days": summary.covered_days,
         "first_day": summary.spans[0].start.isoformat(),
         "last_day": summary.last_day.isoformat(),
-        "virtual_start": summary.virtual_start.isoformat(),
-        "anniversary": summary.anniversary.isoformat(),
+        "full_years": summary.accumulated.years,
         "years": years,
-        "eligible_on": summary.eligible_on.isoformat() if summary.eligible_on else "",
         "accumulated_zh": summary.accumulated.zh(),
         "accumulated_en": summary.accumulated.en(),
-        "shortfall_zh": summary.shortfall.zh() if summary.shortfall else "",
-        "shortfall_en": summary.shortfall.en() if summary.shortfall else "",
     }
+    if summary.eligible_on:
+        fact["eligible_on"] = summary.eligible_on.isoformat()
+    if summary.shortfall:
+        fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
+    return fact
 
 
 def required_digital(total: int, quota: Fraction) -> int:
@@ -166,27 +199,34 @@ def percent_text(share: Fraction, places: int = 2, *, trim: bool = False) -> str
     return f"{whole}.{frac:0{places}d}%"
 
 
-def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date, share: Fraction) -> list[dict[str, Any]]:
-    """The input facts of one recommendation list evaluated on ``as_of`` against the quota ``share``.
+def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date,
+                              counts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The input facts of one recommendation list evaluated on ``as_of``.
 
     Candidates are counted as listed: a candidate id that appears twice counts twice (a rule
     reports the duplicate as a finding).  Candidate ids are kept in ``candidate_id``, never in
-    ``id`` (durable-rules would take ``id`` as the fact's identity).
+    ``id`` (the engine's own key).  ``counts`` gives the quota share when the policy asks for
+    the ``quota_requirement`` helper fact.
     """
     total = len(rec.candidates)
     digital = sum(1 for c in rec.candidates if c.digital)
-    add = add_digital_needed(total, digital, share)
     facts: list[dict[str, Any]] = [
         {"t": "context", "as_of": as_of.isoformat()},
         {"t": "list_summary", "ref": f"list:{rec.unit}", "unit": rec.unit, "as_of": as_of.isoformat(),
          "total": total, "digital": digital, "non_digital": total - digital,
          "share_text": percent_text(Fraction(digital, total)) if total else "0.00%"},
-        {"t": "quota_requirement", "unit": rec.unit, "total": total,
-         "quota": f"{share.numerator}/{share.denominator}", "quota_text": percent_text(share, trim=True),
-         "required_digital": required_digital(total, share),
-         "add_possible": add is not None, "add_digital_needed": -1 if add is None else add,
-         "swap_needed": swap_digital_needed(total, digital, share)},
     ]
+    requirement = counts.get("quota_requirement")
+    if requirement is not None:
+        share: Fraction = requirement["share"]
+        add = add_digital_needed(total, digital, share)
+        need = {"t": "quota_requirement", "unit": rec.unit, "total": total,
+                "quota": f"{share.numerator}/{share.denominator}", "quota_text": percent_text(share, trim=True),
+                "required_digital": required_digital(total, share),
+                "swap_needed": swap_digital_needed(total, digital, share)}
+        if add is not None:
+            need["add_digital_needed"] = add
+        facts.append(need)
     for i, c in enumerate(rec.candidates):
         facts.append({"t": "candidate", "ref": f"candidate:{i}", "index": i, "position": i + 1,
                       "candidate_id": c.id, "name": c.name or "", "skill_level": c.skill_level.code,

@@ -24,7 +24,6 @@ __all__ = [
     "Level",
     "WorkKind",
     "SkillLevel",
-    "Direction",
     "Certificate",
     "WorkPeriod",
     "SkillLevelRecord",
@@ -33,6 +32,8 @@ __all__ = [
     "Applicant",
     "Candidate",
     "RecommendationList",
+    "label",
+    "labels",
 ]
 
 #: Code of the national Digital Technology Engineer programme (数字技术工程师培育项目).
@@ -133,11 +134,6 @@ class SkillLevel(Labelled):
     special_technician = ("special_technician", "特级技师", "special technician")
     chief_technician = ("chief_technician", "首席技师", "chief technician")
 
-    @property
-    def is_high_skilled(self) -> bool:
-        """高级工 and above are high-skilled talents (高技能人才)."""
-        return self.rank >= SkillLevel.senior_worker.rank
-
     def __lt__(self, other: "SkillLevel") -> bool:
         if not isinstance(other, SkillLevel):
             return NotImplemented
@@ -147,45 +143,6 @@ class SkillLevel(Labelled):
         if not isinstance(other, SkillLevel):
             return NotImplemented
         return self.rank <= other.rank
-
-
-class Direction(Labelled):
-    """Directions of the Digital Technology Engineer programme (ten from 2021, four added since)."""
-
-    artificial_intelligence = ("人工智能", "人工智能", "artificial intelligence")
-    internet_of_things = ("物联网", "物联网", "internet of things")
-    big_data = ("大数据", "大数据", "big data")
-    cloud_computing = ("云计算", "云计算", "cloud computing")
-    digital_management = ("数字化管理", "数字化管理", "digital management")
-    intelligent_manufacturing = ("智能制造", "智能制造", "intelligent manufacturing")
-    industrial_internet = ("工业互联网", "工业互联网", "industrial internet")
-    virtual_reality = ("虚拟现实", "虚拟现实", "virtual reality")
-    blockchain = ("区块链", "区块链", "blockchain")
-    integrated_circuits = ("集成电路", "集成电路", "integrated circuits")
-    robotics = ("机器人", "机器人", "robotics")
-    additive_manufacturing = ("增材制造", "增材制造", "additive manufacturing")
-    data_security = ("数据安全", "数据安全", "data security")
-    cryptography_engineering = ("密码工程", "密码工程", "cryptography engineering")
-
-    @classmethod
-    def _spellings(cls) -> dict[str, "Labelled"]:
-        table = super()._spellings()
-        for member in cls:  # artificial_intelligence as well as "artificial intelligence"
-            table.setdefault(member.name, member)
-        return table
-
-    @classmethod
-    def canonical(cls, text: Any) -> str:
-        """The Chinese name of a programme direction given in any spelling; unknown ones are refused."""
-        return cls.parse(text).zh
-
-    @classmethod
-    def normalise(cls, text: str) -> str:
-        """A known direction in any spelling becomes its Chinese name; other text is kept."""
-        try:
-            return cls.parse(text).zh
-        except ValueError:
-            return text.strip()
 
 
 def _programme(value: str) -> str:
@@ -217,7 +174,7 @@ class Certificate:
     programme: str = attrs.field(converter=_programme)
     kind: CertificateKind = attrs.field(converter=CertificateKind.parse)
     level: Level = attrs.field(converter=Level.parse)
-    direction: str = attrs.field(converter=Direction.canonical)
+    direction: str = attrs.field(converter=str.strip)
     issued_on: _dt.date
     revoked: bool = False
 
@@ -237,7 +194,7 @@ class WorkPeriod:
 
     start: _dt.date
     kind: WorkKind = attrs.field(converter=WorkKind.parse)
-    direction: str = attrs.field(converter=Direction.normalise)
+    direction: str = attrs.field(converter=str.strip)
     end: _dt.date | None = attrs.field(default=None)
     employer: str | None = None
 
@@ -306,6 +263,11 @@ class RecommendationList:
     as_of: _dt.date | None = None
 
 
+def labels() -> dict[str, tuple[str, str]]:
+    """Every enumeration code with its Chinese and English name (the policy adds its own)."""
+    return dict(_LABELS)
+
+
 def label(code: str, lang: str) -> str | None:
     """The Chinese or English name of an enumeration code, or None if it is no code."""
     entry = _LABELS.get(code)
@@ -316,7 +278,7 @@ def label(code: str, lang: str) -> str | None:
 
 def _build_labels() -> dict[str, tuple[str, str]]:
     labels: dict[str, tuple[str, str]] = {}
-    for enum_cls in (CertificateKind, Level, WorkKind, SkillLevel, Direction):
+    for enum_cls in (CertificateKind, Level, WorkKind, SkillLevel):
         for member in enum_cls:
             pair = (member.zh, member.en)
             if labels.setdefault(member.code, pair) != pair:  # pragma: no cover - guarded by a test

@@ -28,7 +28,7 @@ from .decision import Decision
 from .errors import InputError
 from .facts import percent_text
 from .model import Level
-from .ruleset import Ruleset, default_ruleset
+from .policy import Policy, default_policy
 
 __all__ = ["FORMATS", "LANGS", "render_decision", "render_fragment", "render_error", "render_quota_report",
            "document_head", "document_tail", "describe_basis", "CJK_FONTS", "quota_table_text",
@@ -52,7 +52,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "highest": "可直接认定的最高职称",
         "none": "无",
         "outcomes": "一、适用的条款及结论",
-        "no_outcomes": "依据所提交的材料，本次评估未适用第九条的任何条款。",
         "not_met": "二、尚未满足的条件",
         "no_not_met": "无。",
         "eligible_from": "如情况不变，自 {date} 起满足",
@@ -81,7 +80,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "highest": "Highest title that can be directly recognised",
         "none": "none",
         "outcomes": "1. Clauses that apply and what they allow",
-        "no_outcomes": "On the records submitted, no clause of measure nine applies on this date.",
         "not_met": "2. Conditions not yet met",
         "no_not_met": "None.",
         "eligible_from": "met from {date} if nothing else changes",
@@ -131,36 +129,40 @@ def describe_basis(ref: str, lang: str) -> str:
     return pattern[0 if lang == "zh" else 1].format(key=key, n=n)
 
 
-def _outcome_label(ruleset: Ruleset, code: str, lang: str) -> str:
-    entry = ruleset.outcomes.get(code)
+def _outcome_label(policy: Policy, code: str, lang: str) -> str:
+    entry = policy.outcome(code)
     return entry[lang] if entry and entry.get(lang) else code
 
 
-def _level_label(level: Level | None, lang: str) -> str:
+def _level_label(policy: Policy, level: Level | None, lang: str) -> str:
     if level is None:
         return _WORDS[lang]["none"]
-    names = {"junior": ("初级（助理工程师）", "junior (assistant engineer)"),
-             "intermediate": ("中级（工程师）", "intermediate (engineer)"),
-             "senior": ("高级", "senior")}
-    zh, en = names.get(level.code, (level.zh, level.en))
-    return zh if lang == "zh" else en
+    name = policy.label("titles", level.code, lang)
+    return name or (level.zh if lang == "zh" else level.en)
 
 
-def _clause_en(ruleset: Ruleset, clause: str) -> str:
-    entry = ruleset.clauses.get(clause)
-    return entry.get("en", "") if entry else ""
+def _clause_en(policy: Policy, clause: str) -> str:
+    return policy.clause(clause).get("en", "")
 
 
-def _policy_line(ruleset: Ruleset, lang: str) -> str:
-    meta = ruleset.metadata
-    return _WORDS[lang]["policy"].format(document=meta.get("document", ruleset.id),
-                                         title=meta.get("title", ""),
-                                         title_en=meta.get("title_en", meta.get("title", "")))
+def _policy_line(policy: Policy, lang: str) -> str:
+    lines = []
+    for document in policy.documents:
+        meta = document.metadata
+        lines.append(_WORDS[lang]["policy"].format(document=meta.get("document", document.id),
+                                                   title=meta.get("title", ""),
+                                                   title_en=meta.get("title_en", meta.get("title", ""))))
+    return ("；" if lang == "zh" else "; ").join(lines)
+
+
+def _no_outcomes(policy: Policy, lang: str) -> str:
+    return policy.words("no_outcomes", lang, "依据所提交的材料，本次评估未适用任何条款。" if lang == "zh"
+                        else "On the records submitted, no clause applies on this date.")
 
 
 # --------------------------------------------------------------------------- the letter as data
 
-def _letter(decision: Decision, lang: str, ruleset: Ruleset) -> dict[str, Any]:
+def _letter(decision: Decision, lang: str, policy: Policy) -> dict[str, Any]:
     """Everything a letter shows, as plain strings, in the order it shows them."""
     w = _WORDS[lang]
     sep = "；" if lang == "zh" else "; "
@@ -168,24 +170,25 @@ def _letter(decision: Decision, lang: str, ruleset: Ruleset) -> dict[str, Any]:
     def item(entry: Any, label: str, when: str | None = None) -> dict[str, Any]:
         return {"label": label, "clause": entry.clause, "when": when,
                 "explanation": entry.explanation[lang], "clause_text": entry.clause_text,
-                "translation": _clause_en(ruleset, entry.clause) if lang == "en" else "",
+                "translation": _clause_en(policy, entry.clause) if lang == "en" else "",
                 "basis": sep.join(describe_basis(b, lang) for b in entry.basis)}
 
-    outcomes = [item(o, _outcome_label(ruleset, o.code, lang)) for o in decision.outcomes]
+    outcomes = [item(o, _outcome_label(policy, o.code, lang)) for o in decision.outcomes]
     not_met = []
     for n in decision.not_met:
         when = (w["eligible_from"].format(date=n.eligible_on.isoformat()) if n.eligible_on
                 else w["no_date"])
-        not_met.append(item(n, _outcome_label(ruleset, n.code, lang), when))
+        not_met.append(item(n, _outcome_label(policy, n.code, lang), when))
     notes = [n.explanation[lang] for n in decision.notes]
-    ref = decision.ruleset
+    refs = decision.rulesets or (decision.ruleset,)
     return {
-        "title": w["title"], "policy": _policy_line(ruleset, lang),
+        "title": w["title"], "policy": _policy_line(policy, lang), "no_outcomes": _no_outcomes(policy, lang),
         "header": [(w["applicant"], decision.id), (w["as_of"], decision.as_of.isoformat()),
-                   (w["highest"], _level_label(decision.highest_recognized_title, lang))],
+                   (w["highest"], _level_label(policy, decision.highest_recognized_title, lang))],
         "outcomes": outcomes, "not_met": not_met, "notes": notes,
-        "footer": [(w["ruleset"], ref.get("id", "")), (w["version"], ref.get("version", "")),
-                   (w["digest"], ref.get("digest", ""))],
+        "footer": [pair for ref in refs for pair in (
+            (w["ruleset"], ref.get("id", "")), (w["version"], ref.get("version", "")),
+            (w["digest"], ref.get("digest", "")))],
         "footer_note": w["footer"],
     }
 
@@ -214,7 +217,7 @@ def _text(letter: Mapping[str, Any], lang: str) -> str:
             if e["basis"]:
                 lines.append(f"     {w['basis']}{colon}{e['basis']}")
 
-    section(w["outcomes"], letter["outcomes"], w["no_outcomes"])
+    section(w["outcomes"], letter["outcomes"], letter["no_outcomes"])
     section(w["not_met"], letter["not_met"], w["no_not_met"])
     lines.extend(["", w["notes"]])
     lines += [f"  {i}. {n}" for i, n in enumerate(letter["notes"], 1)] or ["  " + w["no_notes"]]
@@ -270,7 +273,7 @@ def _markdown(letter: Mapping[str, Any], lang: str) -> str:
                 out.extend(["", f"{e_(w['basis'])}{colon}{e_(e['basis'])}"])
             out.append("")
 
-    section(w["outcomes"], letter["outcomes"], w["no_outcomes"])
+    section(w["outcomes"], letter["outcomes"], letter["no_outcomes"])
     section(w["not_met"], letter["not_met"], w["no_not_met"])
     out.extend(["", f"## {e_(w['notes'])}", ""])
     out += [f"- {e_(n)}" for n in letter["notes"]] or [md_escape(w["no_notes"], True)]
@@ -351,7 +354,7 @@ def _html(letter: Mapping[str, Any], lang: str) -> str:
             out.append("</div>")
         out.append("</section>")
 
-    section("outcomes", w["outcomes"], letter["outcomes"], w["no_outcomes"])
+    section("outcomes", w["outcomes"], letter["outcomes"], letter["no_outcomes"])
     section("not-met", w["not_met"], letter["not_met"], w["no_not_met"])
     out.append(f'<section class="notes"><h2>{e_(w["notes"])}</h2>')
     if letter["notes"]:
@@ -369,21 +372,21 @@ def _html(letter: Mapping[str, Any], lang: str) -> str:
 
 # --------------------------------------------------------------------------- public
 
-def render_fragment(decision: Decision, fmt: str, lang: str = "zh", ruleset: Ruleset | None = None) -> str:
+def render_fragment(decision: Decision, fmt: str, lang: str = "zh") -> str:
     """One letter as a part of a document (an ``<article>`` in HTML; the whole letter otherwise)."""
     _check(fmt, lang)
-    letter = _letter(decision, lang, ruleset or default_ruleset())
+    letter = _letter(decision, lang, decision.policy or default_policy())
     return {"text": _text, "markdown": _markdown, "html": _html}[fmt](letter, lang)
 
 
-def render_decision(decision: Decision, fmt: str, lang: str = "zh", ruleset: Ruleset | None = None) -> str:
+def render_decision(decision: Decision, fmt: str, lang: str = "zh") -> str:
     """A decision letter: ``fmt`` is ``text``, ``markdown`` or ``html`` (a complete page); ``lang`` zh or en.
 
-    ``ruleset`` supplies the outcome names and the clauses' translations (default: the shipped
-    ruleset); the footer always cites the ruleset recorded in the decision itself.
+    The outcome names, the clauses and their translations come from the policy the decision
+    was made with, and the footer cites its rulesets.
     """
     title = _WORDS[lang]["letter_title"].format(id=decision.id) if lang in LANGS else None
-    return (document_head(fmt, lang, title) + render_fragment(decision, fmt, lang, ruleset)
+    return (document_head(fmt, lang, title) + render_fragment(decision, fmt, lang)
             + document_tail(fmt))
 
 
@@ -420,12 +423,10 @@ def render_error(record_id: str | None, error: InputError | Mapping[str, Any], f
 # --------------------------------------------------------------------------- the city quota report (M9-4)
 
 _QUOTA_WORDS = {
-    "zh": {"title": "岱宗人才工程高技能人才项目推荐名单 数字领域技能人才占比检查（第九条第四款）",
-           "columns": ["单位", "评估日期", "人数", "数字", "占比", "达标", "需增加", "需替换"],
+    "zh": {"columns": ["单位", "评估日期", "人数", "数字", "占比", "达标", "需增加", "需替换"],
            "yes": "是", "no": "否", "na": "—", "details": "各单位说明", "findings": "名单问题",
            "error": "名单有误，未能检查", "clause": "条款原文"},
-    "en": {"title": "Daizong Talent Project recommendation lists: the digital share check (M9-4)",
-           "columns": ["unit", "as of", "total", "digital", "share", "meets", "add", "swap"],
+    "en": {"columns": ["unit", "as of", "total", "digital", "share", "meets", "add", "swap"],
            "yes": "yes", "no": "no", "na": "-", "details": "Per unit", "findings": "Findings",
            "error": "bad input, not checked", "clause": "Clause"},
 }
@@ -446,16 +447,19 @@ def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tupl
     return rows
 
 
-def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Ruleset | None = None) -> str:
-    """The city quota report of :func:`taian_titles.quota.city_report` as text, Markdown or HTML.
+def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
+    """The city quota report of :func:`taian_titles.city_report` as text, Markdown or HTML.
 
     A table of every unit (total, digital, share, whether it meets the quota, how many digital
     candidates to add or swap in), the summary line, then each unit's explanation and findings.
+    The heading, the clause and the rulesets are the report's policy's.
     """
     _check(fmt, lang)
-    ruleset = ruleset or default_ruleset()
-    w = _QUOTA_WORDS[lang]
-    clause = ruleset.clauses.get("M9-4", {}).get("zh", "")
+    policy: Policy = report.policy or default_policy()
+    w = {**_QUOTA_WORDS[lang], "title": policy.words("quota_report_title", lang, "")}
+    code, clause_id = policy.quota_outcome()
+    clause = policy.clause_text(clause_id)
+    rulesets = " ".join(f"{d.id} {d.version} {d.digest}" for d in policy.documents)
     checked = [r for r in report.results if not hasattr(r, "error")]
     if fmt == "text":
         out = [w["title"], f"{w['clause']}：「{clause}」" if lang == "zh" else f"{w['clause']}: 「{clause}」",
@@ -464,7 +468,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
             out.append(f"  {r.unit}: {r.explanation[lang]}")
             out += [f"    - {f.explanation[lang]}" for f in r.findings]
         out += ["", "-" * 60,
-                f"{'规则集' if lang == 'zh' else 'Ruleset'}: {ruleset.id} {ruleset.version} {ruleset.digest}"]
+                f"{'规则集' if lang == 'zh' else 'Ruleset'}: {rulesets}"]
         return "\n".join(out) + "\n"
     rows = _quota_rows(report, lang)
     if fmt == "markdown":
@@ -482,7 +486,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
         for r in checked:
             out.append(f"- **{e_(r.unit)}**：{e_(r.explanation[lang])}")
             out += [f"  - {e_(f.explanation[lang])}" for f in r.findings]
-        out += ["", "---", "", f"`{ruleset.id}` `{ruleset.version}` `{ruleset.digest}`"]
+        out += ["", "---", ""] + [f"`{d.id}` `{d.version}` `{d.digest}`" for d in policy.documents]
         return "\n".join(out) + "\n"
     e_ = html.escape
     body = [f"<h1>{e_(w['title'])}</h1>", f'<blockquote class="clause" lang="zh-CN">{e_(clause)}</blockquote>',
@@ -501,8 +505,9 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh", ruleset: Rulese
         findings = "".join(f"<li>{e_(f.explanation[lang])}</li>" for f in r.findings)
         body.append(f"<li><strong>{e_(r.unit)}</strong>：{e_(r.explanation[lang])}"
                     + (f"<ul>{findings}</ul>" if findings else "") + "</li>")
-    body.append(f"</ul><footer><code>{e_(ruleset.id)}</code> <code>{e_(ruleset.version)}</code> "
-                f"<code>{e_(ruleset.digest)}</code></footer>")
+    body.append("</ul><footer>" + "<br>".join(
+        f"<code>{e_(d.id)}</code> <code>{e_(d.version)}</code> <code>{e_(d.digest)}</code>"
+        for d in policy.documents) + "</footer>")
     style = ("<style>table.quota { border-collapse: collapse; } table.quota td, table.quota th "
              "{ border: 1px solid #bbb; padding: .2em .6em; text-align: right; } "
              "table.quota td:first-child { text-align: left; } tr.error td { color: #b22; text-align: left; }</style>\n")

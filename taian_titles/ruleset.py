@@ -1,8 +1,9 @@
-"""Ruleset files: load, validate, digest and compile a policy document written as data.
+"""Ruleset files: load, validate and digest a policy document written as data.
 
-A ruleset file (TOML, see ``docs/ruleset-authoring.md``) holds the document's metadata, the
-verbatim text of its clauses, its parameters (each citing its clause), its outcome codes and
-its rules in the policy's order.  A rule reads::
+A ruleset file (TOML, see ``docs/ruleset-authoring.md``) holds one policy document: its
+metadata, the verbatim text of its clauses, its parameters (each citing its clause), the
+words its letters and reports use, the helper facts it asks Python to count, its outcome
+codes and its rules in the policy's order.  A rule reads::
 
     [[rules]]
     id = "M9-2a-intermediate"
@@ -14,11 +15,14 @@ its rules in the policy's order.  A rule reads::
     explain.en = "..."
 
 A condition is ``alias: fact_type [where test and test ...]`` or ``no fact_type [where ...]``;
-a test compares a field of the fact with a literal (``'text'``, ``3``, ``true``), a field of
-an earlier alias (``cert.direction``), a parameter (``$required_years``, or
-``$min_skill_level.rank`` for a skill level's rank) or, with ``in``, a list or a list
-parameter.  The loader checks every name and reports each problem with the file and the
-entry at fault; :func:`compile_rules` turns the rules into durable-rules definitions.
+a test compares a field of the fact with a literal (``'text'``, ``3``, ``true``, ``none`` for
+a field that has no value), a field of an earlier alias (``cert.direction``), a parameter
+(``$required_years``, or ``$min_skill_level.rank`` for a skill level's rank) or, with ``in``,
+a list or a list parameter.
+
+This module knows the policy language, not the rule engine: :mod:`taian_titles.engine` compiles
+the rules, :mod:`taian_titles.policy` composes several documents into one policy.  Every
+problem is reported at once, naming the file and the entry at fault.
 """
 
 from __future__ import annotations
@@ -31,24 +35,30 @@ import re
 import tomllib
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
 
 from .errors import RulesetError
-from .facts import INPUT_FACTS
+from .facts import COUNTS, INPUT_FACTS, PARAMETERS_READ
 from .model import Level, SkillLevel
 
-__all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "load_ruleset", "default_ruleset",
-           "DEFAULT_RULESET", "STAGES", "ACTIONS"]
+__all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal", "Ref", "Param",
+           "load_ruleset", "parse_ruleset", "parse_document", "check_documents", "default_ruleset",
+           "default_ruleset_path", "DEFAULT_RULESETS", "STAGES", "ACTIONS", "parse_share",
+           "template_parts"]
 
-#: The file shipped with the library: measure nine of 泰人社发〔2025〕5号.
-DEFAULT_RULESET = "tairenshefa-2025-5.toml"
+#: The documents shipped with the library, in the order a policy applies them: measure nine of
+#: 泰人社发〔2025〕5号.
+DEFAULT_RULESETS = ("tairenshefa-2025-5.toml",)
 #: Stages run in this order; a stage starts when the one before has stopped firing.
 STAGES = ("derive", "outcome", "summary")
 #: What a rule may do when it fires.
 ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota", "finding")
-_OPS = {"==": None, "!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+#: Actions that produce something a reader sees, so the rule needs explanation templates.
+EXPLAINED = ("outcome", "not_met", "note", "quota", "finding")
+#: Comparison operators of the condition language.
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
 
 
 @attrs.frozen
@@ -74,7 +84,7 @@ Operand = Literal | Ref | Param
 @attrs.frozen
 class Test:
     field: str
-    op: str  # one of _OPS or "in"
+    op: str  # one of OPERATORS or "in"
     operand: Operand | tuple[Operand, ...]
 
 
@@ -89,8 +99,10 @@ class Condition:
 
 @attrs.frozen
 class Action:
+    """What a rule concludes: declarative, applied by the engine adapter itself."""
+
     kind: str  # one of ACTIONS
-    target: str  # derived fact type, outcome code, note code or title level
+    target: str  # derived fact type, outcome code, note code, finding code or title level
     basis: tuple[str, ...] = ()
     copy: str | None = None
     set: tuple[tuple[str, Operand], ...] = ()
@@ -106,15 +118,27 @@ class Rule:
     then: Action
     explain: Mapping[str, str] | None
     decision: int | None = None
+    document: str = ""  # the id of the ruleset the rule belongs to
 
     @property
     def clause(self) -> str:
         return self.clauses[0]
 
 
+@attrs.frozen
+class Count:
+    """A helper fact the document asks Python to count (``[counts.<fact type>]``)."""
+
+    fact: str  # the fact type, one of :data:`taian_titles.facts.COUNTS`
+    clause: str
+    parameters: Mapping[str, str]  # what the count needs -> the parameter that gives it
+    group_by: tuple[str, ...] = ()
+    decision: int | None = None
+
+
 @attrs.frozen(eq=False)
 class Ruleset:
-    """A loaded, validated ruleset.  Immutable; two loads of the same bytes have one digest."""
+    """One loaded, validated policy document.  Immutable; two loads of the same bytes have one digest."""
 
     id: str
     version: str
@@ -125,8 +149,14 @@ class Ruleset:
     parameters: Mapping[str, Mapping[str, Any]]
     outcomes: Mapping[str, Mapping[str, str]]
     rules: tuple[Rule, ...]
+    counts: Mapping[str, Count] = attrs.field(factory=dict)
+    labels: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=dict)
+    words: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
     _index: dict[str, Rule] = attrs.field(init=False, repr=False)
     order: dict[str, int] = attrs.field(init=False, repr=False)
+    #: The one-document policy of this ruleset, made on first use (``evaluate(..., ruleset=)``);
+    #: it lives and dies with the ruleset.
+    _policy: Any = attrs.field(init=False, default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_index", {r.id: r for r in self.rules})
@@ -146,49 +176,63 @@ class Ruleset:
         """The ``ruleset`` object of a result: id, version and digest."""
         return {"id": self.id, "version": self.version, "digest": self.digest}
 
-    def produced_types(self) -> dict[str, set[int]]:
-        """Derived fact type → the stages (indices) of the rules that derive it."""
-        out: dict[str, set[int]] = {}
-        for r in self.rules:
-            if r.then.kind == "derive":
-                out.setdefault(r.then.target, set()).add(STAGES.index(r.stage))
-            elif r.then.kind in ("outcome", "not_met", "note", "highest_title", "quota", "finding"):
-                out.setdefault(r.then.kind, set()).add(STAGES.index(r.stage))
-        return out
+    @property
+    def policy(self) -> Any:
+        """This document alone as a compiled :class:`~taian_titles.policy.Policy`."""
+        if self._policy is None:
+            from .policy import Policy  # the policy composes documents: it comes after them
+
+            object.__setattr__(self, "_policy", Policy((self,)))
+        return self._policy
 
 
 # --------------------------------------------------------------------------- loading
 
-def default_ruleset_path() -> Path:
-    """The shipped ruleset: inside the installed package, or ``rulesets/`` of a checkout."""
-    packaged = importlib.resources.files("taian_titles") / "rulesets" / DEFAULT_RULESET
+def default_ruleset_path(name: str = DEFAULT_RULESETS[0]) -> Path:
+    """A shipped ruleset file: inside the installed package, or ``rulesets/`` of a checkout."""
+    packaged = importlib.resources.files("taian_titles") / "rulesets" / name
     if packaged.is_file():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "rulesets" / DEFAULT_RULESET
+    return Path(__file__).resolve().parent.parent / "rulesets" / name
 
 
 _DEFAULT: Ruleset | None = None
 
 
 def default_ruleset() -> Ruleset:
-    """The shipped ruleset, loaded once per process."""
+    """The first shipped document (measure nine), loaded once per process."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = load_ruleset(default_ruleset_path())
     return _DEFAULT
 
 
-def load_ruleset(path: str | Path) -> Ruleset:
-    """Read, validate and digest a ruleset file; raises :class:`RulesetError` naming each fault."""
+def read_ruleset_file(path: str | Path) -> bytes:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise RulesetError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
-    return parse_ruleset(raw, str(path))
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Read, validate and digest one ruleset file that stands on its own; raises
+    :class:`RulesetError` naming each fault (a document that needs facts another document
+    derives is loaded with :func:`taian_titles.load_policy` together with that document)."""
+    return parse_ruleset(read_ruleset_file(path), str(path))
 
 
 def parse_ruleset(raw: bytes, source: str = "<ruleset>") -> Ruleset:
+    """One document, checked as a policy of its own."""
+    document = parse_document(raw, source)
+    check_documents([document])
+    return document
+
+
+def parse_document(raw: bytes, source: str = "<ruleset>") -> Ruleset:
+    """One document, checked on its own terms (names, clauses, parameters, outcome codes); what
+    its rules say of facts is checked with the documents it is composed with
+    (:func:`check_documents`)."""
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -197,26 +241,30 @@ def parse_ruleset(raw: bytes, source: str = "<ruleset>") -> Ruleset:
     meta = data.get("ruleset")
     if not isinstance(meta, dict):
         raise RulesetError(source, ["[ruleset]: missing table with id, version, document, issued_on"])
-    for key in ("id", "version", "document", "title", "issued_on", "in_force_from"):
+    for key in ("id", "version", "document", "title", "issued_on"):
         if key not in meta:
             problems.append(f"[ruleset]: missing {key}")
+    doc_id = str(meta.get("id", ""))
     clauses = _clauses(data.get("clauses"), problems)
     parameters = _parameters(data.get("parameters"), clauses, problems)
     outcomes = _outcomes(data.get("outcomes"), clauses, problems)
+    counts = _counts(data.get("counts"), clauses, parameters, problems)
+    labels = _labels(data.get("labels"), problems)
+    words = _words(data.get("words"), problems)
     rules = []
     for index, entry in enumerate(data.get("rules") or []):
-        rule = _rule(index, entry, clauses, parameters, outcomes, problems)
+        rule = _rule(index, entry, doc_id, clauses, outcomes, problems)
         if rule is not None:
             rules.append(rule)
     if not rules:
         problems.append("[[rules]]: the file defines no rule")
-    _check_rules(rules, parameters, outcomes, problems)
+    _check_document(rules, parameters, problems)
     if problems:
         raise RulesetError(source, problems)
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-    return Ruleset(id=str(meta["id"]), version=str(meta["version"]), digest=digest, source=source,
+    return Ruleset(id=doc_id, version=str(meta["version"]), digest=digest, source=source,
                    metadata=meta, clauses=clauses, parameters=parameters, outcomes=outcomes,
-                   rules=tuple(rules))
+                   rules=tuple(rules), counts=counts, labels=labels, words=words)
 
 
 def _clauses(table: Any, problems: list[str]) -> dict[str, dict[str, str]]:
@@ -228,7 +276,8 @@ def _clauses(table: Any, problems: list[str]) -> dict[str, dict[str, str]]:
         if not isinstance(entry, dict) or not isinstance(entry.get("zh"), str) or not entry["zh"].strip():
             problems.append(f"[clauses.{cid}]: missing the verbatim Chinese text (zh)")
             continue
-        out[cid] = {"zh": entry["zh"], "en": str(entry.get("en", ""))}
+        out[cid] = {k: str(v) for k, v in entry.items() if isinstance(v, str)}
+        out[cid].setdefault("en", "")
     return out
 
 
@@ -252,13 +301,17 @@ def _parameters(table: Any, clauses: Mapping[str, Any], problems: list[str]) -> 
     return out
 
 
+#: Parameter types and what they hold.
+PARAMETER_TYPES = ("date", "years", "skill_level", "share", "list", "text", "number")
+
+
 def _typed(value: Any, kind: str) -> Any:
     if kind == "skill_level":
         return SkillLevel.parse(value)
     if kind == "share":
         return parse_share(value)
     if kind == "date":
-        if not isinstance(value, _dt.date):
+        if not isinstance(value, _dt.date) or isinstance(value, _dt.datetime):
             raise ValueError(f"{value!r} is not a TOML date (write 2025-04-30 without quotes)")
         return value
     if kind == "years":
@@ -269,6 +322,8 @@ def _typed(value: Any, kind: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{value!r} is not a list of strings")
         return tuple(value)
+    if kind not in PARAMETER_TYPES:
+        raise ValueError(f"type {kind!r} is not one of {', '.join(PARAMETER_TYPES)}")
     return value
 
 
@@ -292,11 +347,92 @@ def _outcomes(table: Any, clauses: Mapping[str, Any], problems: list[str]) -> di
         if not isinstance(entry, dict) or entry.get("clause") not in clauses:
             problems.append(f"[outcomes.{code}]: needs the clause it belongs to, one of {', '.join(clauses)}")
             continue
-        out[code] = {"clause": entry["clause"], "zh": str(entry.get("zh", "")), "en": str(entry.get("en", ""))}
+        out[code] = {k: str(v) for k, v in entry.items() if isinstance(v, (str, int))}
+        out[code].setdefault("zh", "")
+        out[code].setdefault("en", "")
     return out
 
 
-# --------------------------------------------------------------------------- rules
+def _counts(table: Any, clauses: Mapping[str, Any], parameters: Mapping[str, Mapping[str, Any]],
+            problems: list[str]) -> dict[str, Count]:
+    out: dict[str, Count] = {}
+    for fact, entry in (table or {}).items():
+        where = f"[counts.{fact}]"
+        if fact not in COUNTS:
+            problems.append(f"{where}: Python counts no such fact; it counts: {', '.join(COUNTS)}")
+            continue
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: not a table")
+            continue
+        spec = COUNTS[fact]
+        if entry.get("clause") not in clauses:
+            problems.append(f"{where}: clause {entry.get('clause')!r} is not one of {', '.join(clauses)}")
+        needs: dict[str, str] = {}
+        for key, kind in spec["parameters"].items():
+            name = entry.get(key)
+            if not isinstance(name, str) or name.lstrip("$") not in parameters:
+                problems.append(f"{where}: {key} must name a parameter of type {kind} "
+                                f"(parameters: {', '.join(parameters) or 'none'})")
+                continue
+            name = name.lstrip("$")
+            if parameters[name].get("type") != kind:
+                problems.append(f"{where}: {key} = {name!r}: parameter {name} is of type "
+                                f"{parameters[name].get('type')!r}, not {kind!r}")
+            needs[key] = name
+        group_by = tuple(entry.get("group_by") or ())
+        if group_by != tuple(spec["group_by"]):
+            problems.append(f"{where}: group_by must be {list(spec['group_by'])}")
+        out[fact] = Count(fact=fact, clause=str(entry.get("clause")), parameters=needs,
+                          group_by=group_by, decision=entry.get("decision"))
+    return out
+
+
+def _pair(entry: Any) -> dict[str, str] | None:
+    if isinstance(entry, dict) and all(isinstance(entry.get(k), str) and entry[k] for k in ("zh", "en")):
+        return {"zh": entry["zh"], "en": entry["en"]}
+    return None
+
+
+def _labels(table: Any, problems: list[str]) -> dict[str, dict[str, dict[str, str]]]:
+    """``[labels.<what>]``: names by code, in Chinese and English (title levels, directions)."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    if table is None:
+        return out
+    if not isinstance(table, dict):
+        problems.append("[labels]: not a table")
+        return out
+    for group, entries in table.items():
+        if not isinstance(entries, dict):
+            problems.append(f"[labels.{group}]: not a table of code = {{ zh = ..., en = ... }}")
+            continue
+        out[group] = {}
+        for code, entry in entries.items():
+            pair = _pair(entry)
+            if pair is None:
+                problems.append(f"[labels.{group}] {code}: needs zh and en")
+                continue
+            out[group][code] = pair
+    return out
+
+
+def _words(table: Any, problems: list[str]) -> dict[str, dict[str, str]]:
+    """``[words.<name>]``: the wording letters and reports take from the document, zh and en."""
+    out: dict[str, dict[str, str]] = {}
+    if table is None:
+        return out
+    if not isinstance(table, dict):
+        problems.append("[words]: not a table")
+        return out
+    for name, entry in table.items():
+        pair = _pair(entry)
+        if pair is None:
+            problems.append(f"[words.{name}]: needs zh and en")
+            continue
+        out[name] = pair
+    return out
+
+
+# --------------------------------------------------------------------------- the condition language
 
 _TOKEN = re.compile(r"""\s*(?:
     (?P<str>'[^']*'|"[^"]*")
@@ -309,6 +445,8 @@ _TOKEN = re.compile(r"""\s*(?:
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not text")
     pos, out = 0, []
     text = text.rstrip()
     while pos < len(text):
@@ -368,7 +506,10 @@ def _test(toks: list[tuple[str, str]]) -> tuple[Test, list[tuple[str, str]]]:
         return Test(field, "in", tuple(items)), rest[1:]
     if kind != "op":
         raise ValueError(f"expected a comparison after {field!r}, found {op!r}")
-    return Test(field, op, _operand(toks[2])), toks[3:]
+    operand = _operand(toks[2])
+    if isinstance(operand, Literal) and operand.value is None and op not in ("==", "!="):
+        raise ValueError(f"'{field} {op} none': a missing value can only be tested with == or !=")
+    return Test(field, op, operand), toks[3:]
 
 
 def _operand(tok: tuple[str, str]) -> Operand:
@@ -383,318 +524,20 @@ def _operand(tok: tuple[str, str]) -> Operand:
     if kind == "name":
         if text in ("true", "false"):
             return Literal(text == "true")
+        if text == "none":
+            return Literal(None)
         if "." in text:
             alias, field = text.split(".", 1)
             return Ref(alias, field)
-    raise ValueError(f"{text!r} is not a value ('text', a number, true/false, alias.field or $parameter)")
-
-
-def _rule(index: int, entry: Any, clauses: Mapping[str, Any], parameters: Mapping[str, Any],
-          outcomes: Mapping[str, Any], problems: list[str]) -> Rule | None:
-    where = f"rules[{index}]"
-    if not isinstance(entry, dict):
-        problems.append(f"{where}: not a table")
-        return None
-    rid = entry.get("id")
-    where = f"rules[{index}] (id {rid!r})"
-    before = len(problems)
-    if not isinstance(rid, str) or not rid:
-        problems.append(f"{where}: missing id")
-    clause_ids = entry.get("clause")
-    clause_ids = (clause_ids,) if isinstance(clause_ids, str) else tuple(clause_ids or ())
-    if not clause_ids:
-        problems.append(f"{where}: missing clause")
-    for cid in clause_ids:
-        if cid not in clauses:
-            problems.append(f"{where}: clause {cid!r} is not one of {', '.join(clauses)}")
-    stage = entry.get("stage")
-    if stage not in STAGES:
-        problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
-    conditions = []
-    for j, text in enumerate(entry.get("when") or []):
-        try:
-            conditions.append(parse_condition(text))
-        except ValueError as exc:
-            problems.append(f"{where}: when[{j}] {text!r}: {exc}")
-    if not entry.get("when"):
-        problems.append(f"{where}: missing when (the conditions)")
-    action = _action(entry.get("then"), where, problems)
-    explain = entry.get("explain")
-    if action is not None and action.kind in ("outcome", "not_met", "note", "quota", "finding"):
-        if not isinstance(explain, dict) or not all(isinstance(explain.get(k), str) and explain[k]
-                                                    for k in ("zh", "en")):
-            problems.append(f"{where}: needs explain.zh and explain.en templates")
-            explain = None
-    if action is not None and action.kind in ("outcome", "not_met", "quota"):
-        if action.target not in outcomes:
-            problems.append(f"{where}: outcome code {action.target!r} is not one of {', '.join(outcomes)}")
-        elif outcomes[action.target]["clause"] not in clause_ids:
-            problems.append(f"{where}: outcome {action.target!r} belongs to clause "
-                            f"{outcomes[action.target]['clause']}, not {', '.join(clause_ids)}")
-    if len(problems) > before or action is None:
-        return None
-    return Rule(id=rid, clauses=clause_ids, stage=stage, when=tuple(conditions), then=action,
-                explain=dict(explain) if isinstance(explain, dict) else None,
-                decision=entry.get("decision"))
-
-
-def _action(then: Any, where: str, problems: list[str]) -> Action | None:
-    if not isinstance(then, dict):
-        problems.append(f"{where}: missing then (what the rule concludes)")
-        return None
-    kinds = [k for k in ACTIONS if k in then]
-    if len(kinds) != 1:
-        problems.append(f"{where}: then needs exactly one of {', '.join(ACTIONS)}")
-        return None
-    kind = kinds[0]
-    try:
-        settings = tuple((k, _operand(_tokens(str(v)) [0]) if isinstance(v, str) else Literal(v))
-                         for k, v in (then.get("set") or {}).items())
-        eligible = _operand(_tokens(then["eligible_on"])[0]) if "eligible_on" in then else None
-    except ValueError as exc:
-        problems.append(f"{where}: then: {exc}")
-        return None
-    return Action(kind=kind, target=str(then[kind]), basis=tuple(then.get("basis") or ()),
-                  copy=then.get("copy"), set=settings, eligible_on=eligible)
-
-
-def _fields_of(rules: list[Rule]) -> dict[str, set[str]]:
-    """Fields of every fact type: the input facts' own, and what the rules derive."""
-    fields = {name: set(f) for name, f in INPUT_FACTS.items()}
-    common = {"rule", "clause", "basis"}
-    fields.update({"outcome": {"code", *common}, "not_met": {"code", "eligible_on", *common},
-                   "note": {"code", *common}, "highest_title": {"level", *common},
-                   "quota": {"code", *common}, "finding": {"code", *common}})
-    changed = True
-    while changed:  # derived facts copy another fact's fields, so iterate to a fixed point
-        changed = False
-        for r in rules:
-            if r.then.kind != "derive":
-                continue
-            aliases = {c.alias: c.fact for c in r.when if c.alias}
-            new = {"basis", "rule", *(k for k, _ in r.then.set)}
-            if r.then.copy in aliases:
-                new |= fields.get(aliases[r.then.copy], set())
-            have = fields.setdefault(r.then.target, set())
-            if not new <= have:
-                have |= new
-                changed = True
-    return fields
-
-
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-#: Keys a derived fact may not set: the fact's type, what the engine adapter gives the core
-#: (``id``, ``sid``) and what every derivation writes itself (``rule``, ``basis``).
-_ENGINE_KEYS = frozenset({"t", "id", "sid", "rule", "basis"})
-
-
-def _check_rules(rules: list[Rule], parameters: Mapping[str, Any], outcomes: Mapping[str, Any],
-                 problems: list[str]) -> None:
-    fields = _fields_of(rules)
-    producers: dict[str, set[int]] = {name: {-1} for name in INPUT_FACTS}
-    for r in rules:
-        target = r.then.target if r.then.kind == "derive" else r.then.kind
-        producers.setdefault(target, set()).add(STAGES.index(r.stage))
-    seen: set[str] = set()
-    for r in rules:
-        where = f"rule {r.id!r}"
-        if r.id in seen:
-            problems.append(f"{where}: duplicate rule id")
-        seen.add(r.id)
-        stage = STAGES.index(r.stage)
-        aliases: dict[str, str] = {}
-        for cond in r.when:
-            if cond.fact not in fields:
-                problems.append(f"{where}: {cond.source!r}: unknown fact type {cond.fact!r}; "
-                                f"known: {', '.join(sorted(fields))}")
-                continue
-            if cond.negated and max(producers.get(cond.fact, {-1})) >= stage:
-                problems.append(f"{where}: {cond.source!r}: 'no {cond.fact}' must only test facts of an "
-                                f"earlier stage; {cond.fact} is still being derived in stage {r.stage}")
-            for test in cond.tests:
-                if test.field not in fields[cond.fact]:
-                    problems.append(f"{where}: {cond.source!r}: {cond.fact} has no field {test.field!r}; "
-                                    f"fields: {', '.join(sorted(fields[cond.fact]))}")
-                ops = test.operand if isinstance(test.operand, tuple) else (test.operand,)
-                for op in ops:
-                    _check_operand(op, aliases, fields, parameters, where, cond.source, problems)
-                if test.op == "in" and any(isinstance(op, Ref) for op in ops):
-                    # durable-rules matches such a list wrongly (see _condition_body)
-                    problems.append(f"{where}: {cond.source!r}: 'in [...]' may list only values and "
-                                    f"parameters, not another fact's field (durable-rules would match "
-                                    f"it wrongly); compare with == instead, in a rule per field")
-            if cond.alias:
-                if cond.alias in aliases:
-                    problems.append(f"{where}: alias {cond.alias!r} bound twice")
-                aliases[cond.alias] = cond.fact
-        then = r.then
-        for alias in then.basis + ((then.copy,) if then.copy else ()):
-            if alias not in aliases:
-                problems.append(f"{where}: then names {alias!r}, which no condition binds")
-        for key, _ in then.set:
-            if key in _ENGINE_KEYS or key.startswith(("t__", "$")):
-                problems.append(f"{where}: then.set: {key!r} is reserved for the engine; "
-                                f"reserved: {', '.join(sorted(_ENGINE_KEYS))} and names starting 't__' or '$'")
-        for _, op in then.set + (((None, then.eligible_on),) if then.eligible_on else ()):
-            _check_operand(op, aliases, fields, parameters, where, "then", problems)
-        verdict = dict(then.set).get("meets_quota")
-        if then.kind == "quota" and not (isinstance(verdict, Literal) and isinstance(verdict.value, bool)):
-            problems.append(f"{where}: a quota rule must say its verdict: set = {{ meets_quota = true }} or false")
-        if then.kind == "highest_title" and then.target not in {lv.code for lv in Level}:
-            problems.append(f"{where}: highest_title {then.target!r} is not one of junior, intermediate, senior")
-        for lang, template in (r.explain or {}).items():
-            for name in _PLACEHOLDER.findall(template):
-                try:
-                    op = _operand(_tokens(name)[0])
-                    if not isinstance(op, (Ref, Param)):
-                        raise ValueError("not a field or parameter")
-                except (ValueError, IndexError):
-                    problems.append(f"{where}: explain.{lang}: {{{name}}} is neither alias.field nor $parameter")
-                    continue
-                _check_operand(op, aliases, fields, parameters, where, f"explain.{lang}", problems)
-
-
-def _check_operand(op: Operand, aliases: Mapping[str, str], fields: Mapping[str, set[str]],
-                   parameters: Mapping[str, Any], where: str, source: str, problems: list[str]) -> None:
-    if isinstance(op, Ref):
-        if op.alias not in aliases:
-            problems.append(f"{where}: {source!r}: {op.alias!r} is not an alias bound before it")
-        elif op.field not in fields.get(aliases[op.alias], set()):
-            problems.append(f"{where}: {source!r}: {aliases[op.alias]} has no field {op.field!r}")
-    elif isinstance(op, Param):
-        if op.name not in parameters:
-            problems.append(f"{where}: {source!r}: unknown parameter ${op.name}; "
-                            f"parameters: {', '.join(parameters)}")
-        elif op.attr is not None and op.attr not in ("rank",):
-            problems.append(f"{where}: {source!r}: ${op.name}.{op.attr}: only .rank is known")
-
-
-def param_value(ruleset_params: Mapping[str, Mapping[str, Any]], op: Param) -> Any:
-    """A parameter as the engine sees it: dates as ISO strings, skill levels as codes or ranks."""
-    value = ruleset_params[op.name]["value"]
-    if op.attr == "rank":
-        return value.rank
-    if isinstance(value, (SkillLevel, Level)):
-        return value.code
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if isinstance(value, Fraction):
-        return f"{value.numerator}/{value.denominator}"
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-# --------------------------------------------------------------------------- compilation
-
-def compile_rules(ruleset: Ruleset) -> dict[str, Any]:
-    """durable-rules definitions of every rule.
-
-    A rule with a ``no`` condition is gated by its stage's marker fact, so that it is matched
-    only once every fact it negates has been asserted.  A rule of positive conditions only needs
-    no gate (what it concludes cannot be undone by a later fact), and leaving the gate out saves
-    the engine a join node per rule, which it allocates and clears for every session.
-
-    Every rule has a ``cap``: the matches of one rule that are ready together are handed over
-    in one action (a list of up to ``MATCHES_PER_ACTION`` frames) rather than one action each.
-    """
-    definition: dict[str, Any] = {}
-    for r in ruleset.rules:
-        terms: list[dict[str, Any]] = []
-        if any(cond.negated for cond in r.when):
-            terms.append(stage_gate(r.stage))
-        aliases = {c.alias: c.fact for c in r.when if c.alias}
-        for n, cond in enumerate(r.when):
-            body = _condition_body(cond, aliases, ruleset)
-            terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
-        definition[r.id] = {"all": terms, "cap": MATCHES_PER_ACTION}
-    return definition
-
-
-def _condition_body(cond: Condition, aliases: Mapping[str, str], ruleset: Ruleset) -> dict[str, Any]:
-    """One condition for durable-rules, its tests ordered around two faults of the C core.
-
-    The core checks the tests that compare with another fact (``date <= ctx.as_of``) in
-    sequence when a fact arrives, and it mishandles two cases (durable-rules 2.0.28):
-
-    * **The last test of the sequence fails**: the core skips past the sequence's end and reads
-      memory beyond it until it happens on the end marker; the process may crash (a segfault,
-      depending on the heap; jruizgit/rules#381, fixed by the unmerged pull request #386).  So a
-      test that cannot fail comes last: the fact's type property against the other fact's
-      (``t__work_time >= <alias>.t__held_certificate``: both are always 1).  Not ``==``, which
-      the core would use to index the join; and not ``sid`` or ``id``, whose text the core does
-      not copy when it stores a fact (it would read memory that Python has freed).
-    * **An ``in [...]`` list comes before such a test**: the core stops at the end of the list's
-      group and never checks the tests after it, so the condition matches when it should not.
-      So lists come after every comparison with another fact (and may list only values and
-      parameters, which the loader checks).
-
-    Tests that compare with a value or a parameter are decided before this sequence (by the
-    core's alpha network), so their order does not matter.
-    """
-    values: list[dict[str, Any]] = []
-    between: list[dict[str, Any]] = []
-    lists: list[dict[str, Any]] = []
-    other = None  # an alias this condition compares with
-    for test in cond.tests:
-        compiled = _compile_test(test, ruleset)
-        if test.op == "in" and "$or" in compiled:
-            lists.append(compiled)
-        elif isinstance(test.operand, Ref):
-            between.append(compiled)
-            other = test.operand.alias
-        else:
-            values.append(compiled)
-    if other is not None:
-        between.append({"$gte": {type_key(cond.fact): {other: type_key(aliases[other])}}})
-    expr = [{type_key(cond.fact): 1}, *values, *between, *lists]
-    return expr[0] if len(expr) == 1 else {"$and": expr}
-
-
-#: The most matches of one rule the engine hands over in one action (durable-rules' ``cap``).
-MATCHES_PER_ACTION = 1000
-
-
-def stage_gate(stage: str) -> dict[str, Any]:
-    """The condition on a stage's marker fact (bound as ``stage__``)."""
-    return {"stage__": {"$and": [{type_key("stage__"): 1}, {"name": stage}]}}
-
-
-def type_key(kind: str) -> str:
-    """The property that marks a fact's type for the engine: one name per type, so that the
-    engine's first alpha test (a lookup by property name) finds only the conditions on it."""
-    return f"t__{kind}"
-
-
-def _compile_test(test: Test, ruleset: Ruleset) -> dict[str, Any]:
-    if test.op == "in":
-        values: Iterable[Any]
-        if isinstance(test.operand, Param):
-            values = param_value(ruleset.parameters, test.operand)
-        else:
-            values = [_value(op, ruleset) for op in test.operand]  # type: ignore[union-attr]
-        alternatives = [{test.field: v} for v in values]
-        return {"$or": alternatives} if len(alternatives) != 1 else alternatives[0]
-    value = _value(test.operand, ruleset)  # type: ignore[arg-type]
-    symbol = _OPS[test.op]
-    return {test.field: value} if symbol is None else {symbol: {test.field: value}}
-
-
-def _value(op: Operand, ruleset: Ruleset) -> Any:
-    if isinstance(op, Literal):
-        return op.value
-    if isinstance(op, Ref):
-        return {op.alias: op.field}
-    return param_value(ruleset.parameters, op)
-
-
-def placeholders(template: str) -> list[str]:
-    return _PLACEHOLDER.findall(template)
+    raise ValueError(f"{text!r} is not a value ('text', a number, true/false, none, alias.field or $parameter)")
 
 
 @functools.lru_cache(maxsize=4096)
 def operand_of(text: str) -> Operand:
     return _operand(_tokens(text)[0])
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -707,3 +550,309 @@ def template_parts(template: str) -> tuple[str | Operand, ...]:
         elif piece:
             parts.append(piece)
     return tuple(parts)
+
+
+# --------------------------------------------------------------------------- rules
+
+def _reserved(name: str) -> bool:
+    """Names the engine adapter keeps for itself: its hidden rules and facts end in ``__``."""
+    return name.endswith("__") or name.startswith(("t__", "$"))
+
+
+def _rule(index: int, entry: Any, doc_id: str, clauses: Mapping[str, Any], outcomes: Mapping[str, Any],
+          problems: list[str]) -> Rule | None:
+    where = f"rules[{index}]"
+    if not isinstance(entry, dict):
+        problems.append(f"{where}: not a table")
+        return None
+    rid = entry.get("id")
+    where = f"rules[{index}] (id {rid!r})"
+    before = len(problems)
+    if not isinstance(rid, str) or not rid:
+        problems.append(f"{where}: missing id (a non-empty text)")
+    elif _reserved(rid):
+        problems.append(f"{where}: the id {rid!r} is reserved for the engine adapter (ids may not end "
+                        f"in '__' or start with 't__' or '$'); choose another")
+    clause_ids = entry.get("clause")
+    clause_ids = (clause_ids,) if isinstance(clause_ids, str) else clause_ids
+    if not isinstance(clause_ids, (list, tuple)) or not all(isinstance(c, str) for c in clause_ids):
+        problems.append(f"{where}: clause must be a clause id or a list of clause ids")
+        clause_ids = ()
+    clause_ids = tuple(clause_ids)
+    if not clause_ids:
+        problems.append(f"{where}: missing clause")
+    for cid in clause_ids:
+        if cid not in clauses:
+            problems.append(f"{where}: clause {cid!r} is not one of {', '.join(clauses)}")
+    decision = entry.get("decision")
+    if decision is not None and (not isinstance(decision, int) or isinstance(decision, bool)):
+        problems.append(f"{where}: decision must be the number of an interpretation decision")
+    stage = entry.get("stage")
+    if stage not in STAGES:
+        problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
+    conditions = []
+    when = entry.get("when")
+    if not isinstance(when, list) or not when:
+        problems.append(f"{where}: missing when (a list of conditions)")
+        when = []
+    for j, text in enumerate(when):
+        try:
+            cond = parse_condition(text)
+        except ValueError as exc:
+            problems.append(f"{where}: when[{j}] {text!r}: {exc}")
+            continue
+        for name, what in ((cond.fact, "fact type"), (cond.alias or "", "alias")):
+            if name and _reserved(name):
+                problems.append(f"{where}: when[{j}]: the {what} {name!r} is reserved for the engine adapter")
+        conditions.append(cond)
+    action = _action(entry.get("then"), where, problems)
+    explain = entry.get("explain")
+    if action is not None and action.kind in EXPLAINED:
+        if not isinstance(explain, dict) or not all(isinstance(explain.get(k), str) and explain[k]
+                                                    for k in ("zh", "en")):
+            problems.append(f"{where}: needs explain.zh and explain.en templates")
+            explain = None
+    elif explain is not None and not (isinstance(explain, dict)
+                                      and all(isinstance(v, str) for v in explain.values())):
+        problems.append(f"{where}: explain must hold zh and en templates")
+        explain = None
+    if action is not None and action.kind in ("outcome", "not_met", "quota"):
+        if action.target not in outcomes:
+            problems.append(f"{where}: outcome code {action.target!r} is not one of {', '.join(outcomes)}")
+        elif outcomes[action.target]["clause"] not in clause_ids:
+            problems.append(f"{where}: outcome {action.target!r} belongs to clause "
+                            f"{outcomes[action.target]['clause']}, not {', '.join(clause_ids)}")
+    if action is not None and action.kind == "derive" and _reserved(action.target):
+        problems.append(f"{where}: the fact type {action.target!r} is reserved for the engine adapter")
+    if len(problems) > before or action is None:
+        return None
+    return Rule(id=rid, clauses=clause_ids, stage=stage, when=tuple(conditions), then=action,
+                explain=dict(explain) if isinstance(explain, dict) else None,
+                decision=decision, document=doc_id)
+
+
+def _action(then: Any, where: str, problems: list[str]) -> Action | None:
+    if not isinstance(then, dict):
+        problems.append(f"{where}: missing then (what the rule concludes)")
+        return None
+    kinds = [k for k in ACTIONS if k in then]
+    if len(kinds) != 1:
+        problems.append(f"{where}: then needs exactly one of {', '.join(ACTIONS)}")
+        return None
+    kind = kinds[0]
+    unknown = sorted(set(then) - {kind, "basis", "copy", "set", "eligible_on"})
+    if unknown:
+        problems.append(f"{where}: then: unknown key(s) {', '.join(unknown)}; "
+                        f"known: {kind}, basis, copy, set, eligible_on")
+        return None
+    target, basis, copy, settings = then[kind], then.get("basis") or [], then.get("copy"), then.get("set") or {}
+    if not isinstance(target, str) or not target:
+        problems.append(f"{where}: then.{kind} must be a name")
+        return None
+    if not isinstance(basis, list) or not all(isinstance(b, str) for b in basis):
+        problems.append(f"{where}: then.basis must be a list of aliases")
+        return None
+    if copy is not None and not isinstance(copy, str):
+        problems.append(f"{where}: then.copy must be an alias")
+        return None
+    if not isinstance(settings, dict):
+        problems.append(f"{where}: then.set must be a table of field = value")
+        return None
+    try:
+        values = tuple((k, _operand(_tokens(v)[0]) if isinstance(v, str) else Literal(v))
+                       for k, v in settings.items())
+        eligible = _operand(_tokens(then["eligible_on"])[0]) if "eligible_on" in then else None
+    except (ValueError, IndexError) as exc:
+        problems.append(f"{where}: then: {exc}")
+        return None
+    return Action(kind=kind, target=target, basis=tuple(basis), copy=copy, set=values, eligible_on=eligible)
+
+
+#: Keys a rule's ``then.set`` may not write: the fact's type, what the engine adapter gives the
+#: engine (``id``, ``sid``) and what every conclusion carries (``rule``, ``basis``).
+_ENGINE_KEYS = frozenset({"t", "id", "sid", "rule", "basis"})
+
+
+def _check_document(rules: list[Rule], parameters: Mapping[str, Any], problems: list[str]) -> None:
+    """What can be checked of one document alone: parameters named, reserved keys, verdicts."""
+    seen: set[str] = set()
+    for r in rules:
+        where = f"rule {r.id!r}"
+        if r.id in seen:
+            problems.append(f"{where}: duplicate rule id")
+        seen.add(r.id)
+        then = r.then
+        for key, _ in then.set:
+            if key in _ENGINE_KEYS or _reserved(key):
+                problems.append(f"{where}: then.set: {key!r} is reserved for the engine; "
+                                f"reserved: {', '.join(sorted(_ENGINE_KEYS))} and names starting 't__' "
+                                f"or '$' or ending '__'")
+        operands: list[tuple[str, Operand]] = []
+        for cond in r.when:
+            for test in cond.tests:
+                ops = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                operands += [(cond.source, op) for op in ops]
+                if test.op == "in" and any(isinstance(op, Ref) for op in ops):
+                    # the engine matches such a list wrongly (see engine._condition_body)
+                    problems.append(f"{where}: {cond.source!r}: 'in [...]' may list only values and "
+                                    f"parameters, not another fact's field (the engine would match "
+                                    f"it wrongly); compare with == instead, in a rule per field")
+        operands += [("then", op) for _, op in then.set]
+        if then.eligible_on is not None:
+            operands.append(("then", then.eligible_on))
+        for lang, template in (r.explain or {}).items():
+            for name in _PLACEHOLDER.findall(template):
+                try:
+                    op = operand_of(name)
+                    if not isinstance(op, (Ref, Param)):
+                        raise ValueError("not a field or parameter")
+                except (ValueError, IndexError):
+                    problems.append(f"{where}: explain.{lang}: {{{name}}} is neither alias.field nor $parameter")
+                    continue
+                operands.append((f"explain.{lang}", op))
+        for source, op in operands:
+            if isinstance(op, Param):
+                if op.name not in parameters:
+                    problems.append(f"{where}: {source!r}: unknown parameter ${op.name}; "
+                                    f"parameters: {', '.join(parameters)}")
+                elif op.attr is not None and op.attr != "rank":
+                    problems.append(f"{where}: {source!r}: ${op.name}.{op.attr}: only .rank is known")
+        verdict = dict(then.set).get("meets_quota")
+        if then.kind == "quota" and not (isinstance(verdict, Literal) and isinstance(verdict.value, bool)):
+            problems.append(f"{where}: a quota rule must say its verdict: set = {{ meets_quota = true }} or false")
+        if then.kind == "highest_title" and then.target not in {lv.code for lv in Level}:
+            problems.append(f"{where}: highest_title {then.target!r} is not one of "
+                            f"{', '.join(lv.code for lv in Level)}")
+
+
+# --------------------------------------------------------------------------- composing documents
+
+def check_documents(documents: Sequence[Ruleset]) -> None:
+    """Check documents as one policy: every fact a rule tests is an input fact, a fact Python
+    counts for one of the documents, or a fact some rule derives; every field exists; a ``no``
+    condition tests only facts of an earlier stage; rule and clause ids are unique across
+    documents; the parameters Python reads exist with the right type.  Raises
+    :class:`RulesetError` naming the document and entry of each problem."""
+    problems: dict[str, list[str]] = {d.source: [] for d in documents}
+    source_of = {d.id: d.source for d in documents}
+    rules = [r for d in documents for r in d.rules]
+    seen_rules: dict[str, str] = {}
+    seen_clauses: dict[str, str] = {}
+    for d in documents:
+        for r in d.rules:
+            if r.id in seen_rules and seen_rules[r.id] != d.source:
+                problems[d.source].append(f"rule {r.id!r}: the id is also used in {seen_rules[r.id]}")
+            seen_rules.setdefault(r.id, d.source)
+        for cid in d.clauses:
+            if cid in seen_clauses and seen_clauses[cid] != d.source:
+                problems[d.source].append(f"[clauses.{cid}]: the id is also used in {seen_clauses[cid]}")
+            seen_clauses.setdefault(cid, d.source)
+    counted = {fact for d in documents for fact in d.counts}
+    fields = fields_of(rules, counted)
+    producers: dict[str, set[int]] = {name: {-1} for name in INPUT_FACTS}
+    producers.update({name: {-1} for name in counted})
+    for r in rules:
+        target = r.then.target if r.then.kind == "derive" else r.then.kind
+        producers.setdefault(target, set()).add(STAGES.index(r.stage))
+    params = {d.id: d.parameters for d in documents}
+    tested: set[str] = set()
+    for r in rules:
+        out = problems[source_of[r.document]]
+        where = f"rule {r.id!r}"
+        stage = STAGES.index(r.stage)
+        aliases: dict[str, str] = {}
+        for cond in r.when:
+            tested.add(cond.fact)
+            if cond.fact not in fields:
+                out.append(f"{where}: {cond.source!r}: unknown fact type {cond.fact!r}; no document of the "
+                           f"policy derives it (known: {', '.join(sorted(fields))})")
+                continue
+            if cond.negated and max(producers.get(cond.fact, {-1})) >= stage:
+                out.append(f"{where}: {cond.source!r}: 'no {cond.fact}' must only test facts of an "
+                           f"earlier stage; {cond.fact} is still being derived in stage {r.stage}")
+            for test in cond.tests:
+                if test.field not in fields[cond.fact]:
+                    out.append(f"{where}: {cond.source!r}: {cond.fact} has no field {test.field!r}; "
+                               f"fields: {', '.join(sorted(fields[cond.fact]))}")
+                ops = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                for op in ops:
+                    _check_ref(op, aliases, fields, where, cond.source, out)
+            if cond.alias:
+                if cond.alias in aliases:
+                    out.append(f"{where}: alias {cond.alias!r} bound twice")
+                aliases[cond.alias] = cond.fact
+        then = r.then
+        for alias in then.basis + ((then.copy,) if then.copy else ()):
+            if alias not in aliases:
+                out.append(f"{where}: then names {alias!r}, which no condition binds")
+        for _, op in then.set + (((None, then.eligible_on),) if then.eligible_on else ()):
+            _check_ref(op, aliases, fields, where, "then", out)
+        for lang, template in (r.explain or {}).items():
+            for name in _PLACEHOLDER.findall(template):
+                try:
+                    op = operand_of(name)
+                except (ValueError, IndexError):
+                    continue  # reported with the document
+                _check_ref(op, aliases, fields, where, f"explain.{lang}", out)
+    # The parameters Python reads when it derives facts that some rule tests.
+    for fact, needs in PARAMETERS_READ.items():
+        if fact not in tested:
+            continue
+        for name, kind in needs.items():
+            holders = [d for d in documents if name in d.parameters]
+            if not holders:
+                first = next(d for d in documents if any(c.fact == fact for r in d.rules for c in r.when))
+                problems[first.source].append(f"[parameters.{name}]: missing; Python reads it (type {kind}) "
+                                              f"to derive the {fact} facts that rules test")
+            for d in holders:
+                if d.parameters[name].get("type") != kind:
+                    problems[d.source].append(f"[parameters.{name}]: Python reads it as type {kind!r}, "
+                                              f"but it is declared {d.parameters[name].get('type')!r}")
+    del params
+    bad = [(source, found) for source, found in problems.items() if found]
+    if bad:
+        if len(bad) == 1:
+            raise RulesetError(bad[0][0], bad[0][1])
+        raise RulesetError(bad[0][0], bad[0][1] + [f"{s}: {p}" for s, found in bad[1:] for p in found])
+
+
+def _check_ref(op: Operand, aliases: Mapping[str, str], fields: Mapping[str, set[str]], where: str,
+               source: str, problems: list[str]) -> None:
+    if isinstance(op, Ref):
+        if op.alias not in aliases:
+            problems.append(f"{where}: {source!r}: {op.alias!r} is not an alias bound before it")
+        elif op.field not in fields.get(aliases[op.alias], set()):
+            problems.append(f"{where}: {source!r}: {aliases[op.alias]} has no field {op.field!r}")
+
+
+def fields_of(rules: Iterable[Rule], counted: Iterable[str] = ()) -> dict[str, set[str]]:
+    """Fields of every fact type: the input facts' own, the counted facts', and what rules derive."""
+    rules = list(rules)
+    fields = {name: set(f) for name, f in INPUT_FACTS.items()}
+    fields.update({name: set(COUNTS[name]["fields"]) for name in counted})
+    common = {"rule", "clause", "basis", "code"}
+    fields.update({"outcome": set(common), "not_met": {"eligible_on", *common},
+                   "note": set(common), "highest_title": {"level", "rule", "clause", "basis"},
+                   "quota": set(common), "finding": set(common)})
+    for r in rules:  # what a conclusion's set and copy add
+        if r.then.kind in ("quota", "finding", "outcome", "not_met", "note"):
+            fields[r.then.kind] |= {k for k, _ in r.then.set}
+    changed = True
+    while changed:  # derived facts copy another fact's fields, so iterate to a fixed point
+        changed = False
+        for r in rules:
+            aliases = {c.alias: c.fact for c in r.when if c.alias}
+            new = {k for k, _ in r.then.set}
+            if r.then.copy in aliases:
+                new |= fields.get(aliases[r.then.copy], set())
+            if r.then.kind == "derive":
+                new |= {"basis", "rule"}
+                have = fields.setdefault(r.then.target, set())
+            elif r.then.kind in fields:
+                have = fields[r.then.kind]
+            else:
+                continue
+            if not new <= have:
+                have |= new
+                changed = True
+    return fields

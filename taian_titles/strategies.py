@@ -55,7 +55,6 @@ from .model import (
     Candidate,
     Certificate,
     CertificateKind,
-    Direction,
     Level,
     RecommendationList,
     SkillLevel,
@@ -64,6 +63,7 @@ from .model import (
     WorkKind,
     WorkPeriod,
 )
+from .policy import default_policy
 from .ruleset import Ruleset, default_ruleset
 from .worktime import add_years
 
@@ -239,7 +239,7 @@ def certificates(draw: Any, *, as_of: _dt.date | None = None, issued: Issued = "
                  programme: str | None = None, kind: CertificateKind | str | None = None,
                  level: Level | str | None = None, direction: str | None = None,
                  revoked: bool | None = None, number: str | None = None,
-                 leap_day: bool = False) -> Certificate:
+                 leap_day: bool = False, ruleset: Ruleset | None = None) -> Certificate:
     """A certificate; of the Digital Technology Engineer programme unless ``programme`` says otherwise.
 
     ``issued`` places ``issued_on`` relative to ``as_of`` (required unless ``"any"``):
@@ -259,7 +259,7 @@ def certificates(draw: Any, *, as_of: _dt.date | None = None, issued: Issued = "
     if programme is None:
         programme = DTE_PROGRAMME if draw(st.integers(0, 3)) < 3 else _pick(draw, OTHER_PROGRAMMES)
     if direction is None:
-        direction = _pick(draw, _ALL_DIRECTIONS)
+        direction = _pick(draw, tuple(_rs(ruleset).param("digital_directions")))
     if revoked is None:
         revoked = draw(st.integers(0, 3)) == 3
     if number is None:
@@ -284,9 +284,6 @@ def certificates(draw: Any, *, as_of: _dt.date | None = None, issued: Issued = "
         raise ValueError(f"issued must be one of any, held, near_as_of, after_as_of; got {issued!r}")
     return Certificate(number=number, programme=programme, kind=cert_kind, level=cert_level,
                        direction=direction, issued_on=day, revoked=revoked)
-
-
-_ALL_DIRECTIONS = tuple(d.zh for d in Direction)
 
 
 def _draw_direction(draw: Any, ruleset: Ruleset | None, digital: bool | None) -> str:
@@ -517,8 +514,14 @@ def _spellings(enum_cls: type, code: str) -> list[str]:
     return sorted({member.code, member.zh, member.en, member.en.upper()})
 
 
+def _direction_spellings(name: str) -> list[str]:
+    """A programme direction's accepted spellings: its name, its English name in three forms."""
+    zh, en = default_policy().labels.get(name, (name, name))
+    return sorted({name, zh, en, en.upper(), en.replace(" ", "_")})
+
+
 _ENUM_FIELDS = {
-    "certificates": {"kind": CertificateKind, "level": Level, "direction": Direction},
+    "certificates": {"kind": CertificateKind, "level": Level},
     "work_periods": {"kind": WorkKind},
     "skill_levels": {"level": SkillLevel},
     "titles": {"level": Level},
@@ -543,6 +546,8 @@ def _respell(draw: Any, record: dict[str, Any]) -> dict[str, Any]:
         for item in items:
             for name, enum_cls in _ENUM_FIELDS.get(key, {}).items():
                 item[name] = _pick(draw, _spellings(enum_cls, item[name]))
+            if key == "certificates":
+                item["direction"] = _pick(draw, _direction_spellings(item["direction"]))
             for name, default in _OPTIONAL_DEFAULTS.get(key, {}).items():
                 if name in item and item[name] == default and _maybe(draw):
                     del item[name]
@@ -576,11 +581,13 @@ def recommendation_list_dicts(draw: Any, *, aliases: bool = False, **knobs: Any)
 
 @st.composite
 def candidates(draw: Any, *, digital: bool | None = None, high_skilled: bool | None = None,
-               id: str | None = None) -> Candidate:
-    """One candidate of a recommendation list; high-skilled (高级工 or above) three times in four."""
+               id: str | None = None, ruleset: Ruleset | None = None) -> Candidate:
+    """One candidate of a recommendation list; high-skilled (the ruleset's ``high_skilled_from``,
+    高级工, or above) three times in four."""
     if high_skilled is None:
         high_skilled = draw(st.integers(0, 3)) < 3
-    pool = tuple(s for s in SkillLevel if s.is_high_skilled == high_skilled)
+    threshold = _rs(ruleset).param("high_skilled_from").rank
+    pool = tuple(s for s in SkillLevel if (s.rank >= threshold) == high_skilled)
     return Candidate(
         id=id if id is not None else draw(_identifier("C-")),
         skill_level=_pick(draw, pool),

@@ -11,64 +11,81 @@ import datetime as _dt
 import json
 from typing import Any
 
-from .api import evaluate
-from .quota import check_quota
+from .api import check_quota, evaluate
 from .errors import RulesetError
-from .facts import percent_text
-from .ruleset import Literal, Param, Ref, Ruleset, default_ruleset
+from .facts import PARAMETERS_READ, percent_text
+from .policy import Policy
+from .ruleset import DEFAULT_RULESETS, Literal, Param, Ref, Ruleset, default_ruleset_path, load_ruleset
 
-__all__ = ["smoke_test", "warnings", "differences", "ruleset_to_dict", "ruleset_text"]
+__all__ = ["smoke_test", "warnings", "differences", "shipped_counterpart", "ruleset_to_dict", "ruleset_text"]
 
 
-def smoke_test(ruleset: Ruleset) -> list[str]:
-    """Run the rules once on a sample applicant and a sample list: a ruleset that loads must also run."""
-    day = ruleset.metadata.get("in_force_from")
+def smoke_test(policy: Policy) -> list[str]:
+    """Run the rules once on a sample applicant and a sample list: a policy that loads must also run."""
+    day = policy.param("in_force_from") if policy.has_param("in_force_from") else _dt.date.today()
     day = day if isinstance(day, _dt.date) else _dt.date.today()
+    direction = policy.directions[0] if policy.directions else "人工智能"
     sample = {
         "id": "ruleset-check", "as_of": max(day, _dt.date(2025, 6, 1)).isoformat(),
         "certificates": [
             {"number": "CHECK-1", "programme": "digital_technology_engineer", "kind": "professional_level",
-             "level": "junior", "direction": "人工智能", "issued_on": "2023-10-20"},
+             "level": "junior", "direction": direction, "issued_on": "2023-10-20"},
             {"number": "CHECK-2", "programme": "digital_technology_engineer", "kind": "training",
-             "level": "intermediate", "direction": "人工智能", "issued_on": "2024-11-20"}],
-        "work_periods": [{"start": "2022-11-20", "kind": "professional_technical", "direction": "人工智能"}],
+             "level": "intermediate", "direction": direction, "issued_on": "2024-11-20"}],
+        "work_periods": [{"start": "2022-11-20", "kind": "professional_technical", "direction": direction},
+                         {"start": "2019-03-01", "kind": "skilled", "direction": direction}],
         "skill_levels": [{"level": "technician", "digital": True, "issued_on": "2023-05-10"}],
         "achievements": [{"description": "check", "date": "2024-12-01"}],
     }
     problems = []
     try:
-        evaluate(sample, ruleset=ruleset)
+        evaluate(sample, policy=policy)
     except Exception as exc:  # any failure is a problem of the ruleset, reported, never raised
         problems.append(f"evaluating a sample applicant failed: {type(exc).__name__}: {exc}")
-    if "quota_share" in ruleset.parameters:
+    if any(r.then.kind == "quota" for r in policy.rules):
         try:
             check_quota({"unit": "check", "as_of": sample["as_of"], "candidates": [
                 {"id": "C1", "skill_level": "technician", "digital": True},
-                {"id": "C2", "skill_level": "junior_worker", "digital": False}]}, ruleset=ruleset)
+                {"id": "C2", "skill_level": "junior_worker", "digital": False}]}, policy=policy)
         except Exception as exc:
             problems.append(f"checking a sample recommendation list failed: {type(exc).__name__}: {exc}")
     return problems
 
 
-def warnings(ruleset: Ruleset) -> list[str]:
-    targeted = {r.then.target for r in ruleset.rules if r.then.kind in ("outcome", "not_met", "quota")}
-    out = [f"outcome code {code!r} ({entry['clause']}) is declared but no rule concludes it"
-           for code, entry in ruleset.outcomes.items() if code not in targeted]
-    used = " ".join(c.source for r in ruleset.rules for c in r.when) + " " + " ".join(
-        " ".join((r.explain or {}).values()) for r in ruleset.rules)
-    out += [f"parameter {name!r} is not used by any rule"
-            for name in ruleset.parameters if f"${name}" not in used
-            and name not in ("required_years", "quota_share")]  # these two are also read by Python
+def warnings(policy: Policy) -> list[str]:
+    """What an author probably did not mean: outcome codes no rule concludes, parameters nothing reads."""
+    targeted = {r.then.target for r in policy.rules if r.then.kind in ("outcome", "not_met", "quota")}
+    out = []
+    for document in policy.documents:
+        out += [f"{document.id}: outcome code {code!r} ({entry['clause']}) is declared but no rule concludes it"
+                for code, entry in document.outcomes.items() if code not in targeted]
+        used = " ".join(c.source for r in document.rules for c in r.when) + " " + " ".join(
+            " ".join((r.explain or {}).values()) for r in document.rules) + " " + " ".join(
+            f"${v}" for count in document.counts.values() for v in count.parameters.values()) + " " + " ".join(
+            f"${name}" for needs in PARAMETERS_READ.values() for name in needs)
+        sets = {op.name for r in document.rules for _, op in r.then.set if isinstance(op, Param)}
+        out += [f"{document.id}: parameter {name!r} is not used by any rule"
+                for name in document.parameters if f"${name}" not in used and name not in sets]
     return out
 
 
+def shipped_counterpart(document: Ruleset) -> Ruleset | None:
+    """The shipped document with the same id, if any."""
+    for name in DEFAULT_RULESETS:
+        try:
+            shipped = load_ruleset(default_ruleset_path(name))
+        except RulesetError:
+            continue
+        if shipped.id == document.id:
+            return shipped
+    return None
+
+
 def differences(ruleset: Ruleset) -> list[str]:
-    """What differs from the shipped ruleset (parameters, clause texts, rules), for the author to confirm."""
-    try:
-        shipped = default_ruleset()
-    except RulesetError:
-        return []
-    if shipped.digest == ruleset.digest:
+    """What differs from the shipped document of the same id (parameters, clause texts, rules),
+    for the author to confirm."""
+    shipped = shipped_counterpart(ruleset)
+    if shipped is None or shipped.digest == ruleset.digest:
         return []
     out = []
     for name in sorted(set(shipped.parameters) | set(ruleset.parameters)):

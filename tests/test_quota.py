@@ -21,7 +21,7 @@ from taian_titles.errors import InputError, RulesetError
 from taian_titles.facts import add_digital_needed, percent_text, required_digital, swap_digital_needed
 from taian_titles.model import Candidate, RecommendationList, SkillLevel
 from taian_titles.render import quota_table_text
-from taian_titles.quota import CityReport, QuotaError, QuotaResult, check_quota, city_report
+from taian_titles import CityReport, QuotaError, QuotaResult, check_quota, city_report
 from taian_titles.ruleset import default_ruleset, default_ruleset_path, parse_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,10 +225,10 @@ def test_a_quota_of_one_hundred_percent_can_only_be_met_by_swapping() -> None:
 
 def test_a_quota_rule_must_state_its_verdict() -> None:
     text = default_ruleset_path().read_text(encoding="utf-8")
-    old = 'then = { quota = "digital_share_quota", basis = ["s"], set = { meets_quota = true } }'
+    old = 'then = { quota = "digital_share_quota", basis = ["s"], set = { meets_quota = true, '
     assert text.count(old) == 1
     with pytest.raises(RulesetError, match="must say its verdict"):
-        parse_ruleset(text.replace(old, 'then = { quota = "digital_share_quota", basis = ["s"] }').encode(), "t")
+        parse_ruleset(text.replace(old, 'then = { quota = "digital_share_quota", basis = ["s"], set = { ').encode(), "t")
 
 
 def test_the_verdict_comes_from_a_rule() -> None:

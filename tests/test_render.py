@@ -231,7 +231,7 @@ def test_markdown_letter_keeps_dates_readable(decisions):
 @pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_quota_report_shows_every_unit_and_the_summary(fmt, lang):
-    from taian_titles.quota import city_report
+    from taian_titles import city_report
 
     report = city_report(json.loads((EXAMPLES / "city-2025.json").read_text("utf-8")))
     out = render_quota_report(report, fmt, lang)
