@@ -272,6 +272,35 @@ def agreement(records: list[Any], ref: _reference.Reference) -> dict[str, Any]:
             "part_diffs": part_diffs, "counts": counts}
 
 
+def _reload_growth(loads: int) -> int:
+    """Bytes of RSS gained over ``loads`` load-use-drop cycles of an edited ruleset file."""
+    import json
+    import tempfile
+
+    from taian_titles.ruleset import default_ruleset_path
+
+    text = default_ruleset_path().read_text("utf-8")
+    root = Path(__file__).resolve().parent.parent
+    record = json.loads((root / "examples" / "applicant-a0001.json").read_text("utf-8"))
+    lists = json.loads((root / "examples" / "city-2025.json").read_text("utf-8"))
+    with tempfile.TemporaryDirectory() as folder:
+        def once(n: int) -> None:
+            path = Path(folder) / f"edited-{n}.toml"
+            path.write_text(text.replace("value = 3\n", f"value = {3 + n % 5}\n", 1), encoding="utf-8")
+            policy = taian_titles.load_policy(path)
+            taian_titles.evaluate(record, policy=policy).to_dict()
+            taian_titles.city_report(lists, policy=policy)
+
+        for n in range(5):
+            once(n)
+        gc.collect()
+        before = _rss_kib()
+        for n in range(loads):
+            once(n)
+        gc.collect()
+        return (_rss_kib() - before) * 1024
+
+
 def _memory_flatness(total: int, every: int) -> list[tuple[int, int, int]]:
     """(evaluations, current RSS KiB, peak RSS KiB) every ``every`` evaluations of a stream."""
     points = [(0, _rss_kib(), _maxrss_kib())]
@@ -484,6 +513,13 @@ def run(options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
                      + ", ".join(f"{k:,}: {rss}" for k, rss, _ in points[1:]) + " KiB; ru_maxrss at the end "
                      + f"{points[-1][2]} KiB" + ("" if long_run else "; --long runs 10x"),
                      ok_flat=abs(growth) < 4096))
+
+    say("policy reloads: 100 edited rulesets loaded, used and dropped")
+    grown = _reload_growth(100)
+    rows.append(_row("RSS growth over 100 policy reloads", round(grown / 1024), "KiB",
+                     "each load_policy of an edited ruleset file, one applicant and the city example "
+                     "evaluated with it, then dropped; target < 50 MB in all (a policy frees everything "
+                     "when dropped)", ok_reloads=grown < 50 * 2**20))
 
     say(f"cProfile of {PROFILE_N:,} evaluations")
     top, own, categories, total_own = profile(sample)

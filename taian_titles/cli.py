@@ -238,8 +238,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Measure nine of 泰人社发〔2025〕5号 as explainable rules: "
-                     "evaluate applicants, check recommendation lists, show and check rulesets.",
+    parser = _Parser(prog=PROG, description="A title policy as explainable rules (by default the shipped "
+                     "one; see `ruleset show`): evaluate applicants, check recommendation lists, show "
+                     "and check rulesets.",
                      epilog="Exit status: 0 all records fine; 1 some records had errors (all others "
                      "written); 2 unusable input or command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -259,12 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output (UTF-8)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
 
-    p_eval = sub.add_parser("evaluate", help="evaluate applicants (measure nine, clauses M9-1 to M9-3)",
+    p_eval = sub.add_parser("evaluate", help="evaluate applicants under every clause of the policy",
                             description="Evaluate applicants; write decisions as JSON or as letters.")
     common(p_eval, "applicants")
     p_eval.set_defaults(func=_cmd_evaluate)
 
-    p_quota = sub.add_parser("quota", help="check recommendation lists against the 20%% digital share (M9-4)",
+    p_quota = sub.add_parser("quota", help="check recommendation lists against the policy's digital share",
                              description="Check one recommendation list or an array of lists (the city report).")
     common(p_quota, "recommendation lists")
     p_quota.set_defaults(func=_cmd_quota)

@@ -530,7 +530,7 @@ def quota_summary_line(report: Any, lang: str = "zh") -> str:
     if s["errors"]:
         line += f"; {s['errors']} could not be checked (bad input)"
     if s["not_evaluated"]:
-        line += f"; {s['not_evaluated']} dated before measure nine took effect"
+        line += f"; {s['not_evaluated']} dated before the policy applies"
     return line
 
 

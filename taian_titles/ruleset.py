@@ -328,14 +328,14 @@ def _typed(value: Any, kind: str) -> Any:
 
 
 def parse_share(value: Any) -> Fraction:
-    """``"20%"``, ``"1/5"`` or ``0.2`` written as a string, exactly; never a binary float."""
+    """``"25%"``, ``"1/4"`` or ``0.25`` written as a string, exactly; never a binary float."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"{value!r} is not a share; write it as a string such as \"20%\" or \"1/5\"")
+        raise ValueError(f"{value!r} is not a share; write it as a string such as \"25%\" or \"1/4\"")
     text = str(value).strip()
     try:
         share = Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{value!r} is not a share such as \"20%\" or \"1/5\"") from None
+        raise ValueError(f"{value!r} is not a share such as \"25%\" or \"1/4\"") from None
     if not 0 < share <= 1:
         raise ValueError(f"{value!r} is not a share between 0 (excluded) and 100%")
     return share

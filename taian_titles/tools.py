@@ -160,6 +160,11 @@ def ruleset_to_dict(ruleset: Ruleset) -> dict[str, Any]:
         "parameters": {name: {**{k: _json_value(v) for k, v in entry.items()}}
                        for name, entry in ruleset.parameters.items()},
         "outcomes": {code: dict(entry) for code, entry in ruleset.outcomes.items()},
+        "counts": {fact: {"clause": c.clause, **dict(c.parameters), "group_by": list(c.group_by),
+                          "decision": c.decision} for fact, c in ruleset.counts.items()},
+        "labels": {group: {code: dict(pair) for code, pair in entries.items()}
+                   for group, entries in ruleset.labels.items()},
+        "words": {name: dict(pair) for name, pair in ruleset.words.items()},
         "rules": [{"id": r.id, "clauses": list(r.clauses), "stage": r.stage, "decision": r.decision,
                    "when": [c.source for c in r.when], "then": _then_dict(r),
                    "explain": dict(r.explain) if r.explain else None} for r in ruleset.rules],
@@ -201,6 +206,12 @@ def ruleset_text(ruleset: Ruleset, markdown: bool = False) -> str:
                 decision = f", decision {p['decision']}" if p.get("decision") else ""
                 lines.append(f"{bullet}{name} = {_show_value(p['value'])} ({p.get('type', '')}{decision})"
                              + (f" — {p['note']}" if p.get("note") else ""))
+        counts = [(fact, c) for fact, c in ruleset.counts.items() if c.clause == cid]
+        if counts:
+            lines += ["", f"{h3}counted by Python"]
+            lines += [f"{bullet}{fact}: " + ", ".join(f"{k} = ${v}" for k, v in c.parameters.items())
+                      + (f" (per {', '.join(c.group_by)})" if c.group_by else "")
+                      + (f", decision {c.decision}" if c.decision else "") for fact, c in counts]
         codes = [(c, o) for c, o in ruleset.outcomes.items() if o["clause"] == cid]
         if codes:
             lines += ["", f"{h3}outcome codes"]
