@@ -8,7 +8,7 @@ carries the policy it came from.  The public surface is what this module exports
 from .api import BatchError, check_quota, city_report, evaluate, evaluate_many
 from .decision import (CityReport, Decision, Explanation, NotMet, Note, Outcome, QuotaError, QuotaFinding,
                        QuotaResult)
-from .errors import InputError, Problem, RulesetError
+from .errors import InputError, InternalError, Problem, RulesetError
 from .exchange import (
     applicant_from_dict,
     applicant_to_dict,
@@ -37,8 +37,8 @@ __version__ = "0.1.0"
 __all__ = [
     "evaluate", "evaluate_many", "check_quota", "city_report", "load_policy", "default_policy", "Policy",
     "QuotaResult", "QuotaFinding", "QuotaError", "CityReport", "BatchError", "Decision", "Outcome",
-    "NotMet", "Note", "Explanation", "InputError", "Problem", "RulesetError", "Ruleset", "load_ruleset",
-    "default_ruleset", "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
+    "NotMet", "Note", "Explanation", "InputError", "InternalError", "Problem", "RulesetError", "Ruleset",
+    "load_ruleset", "default_ruleset", "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
     "recommendation_list_to_dict", "Applicant", "Certificate", "CertificateKind", "Level", "WorkKind",
     "WorkPeriod", "SkillLevel", "SkillLevelRecord", "Title", "Achievement", "Candidate",
     "RecommendationList",

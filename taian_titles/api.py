@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import attrs
 
 from .decision import CityReport, Decision, QuotaError, QuotaResult
-from .errors import InputError, Problem
+from .errors import InputError, InternalError, Words, json_type, problem
 from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from_dict
 from .model import Applicant, RecommendationList
 from .policy import Policy, policy_of
@@ -26,11 +26,15 @@ Rulesets = Ruleset | Iterable[Ruleset] | None
 
 @attrs.frozen
 class BatchError:
-    """A record of a batch that could not be evaluated; the batch goes on."""
+    """A record of a batch that could not be evaluated; the batch goes on.
+
+    ``error`` is an :class:`InputError` (bad input, ``kind`` ``input``) or an
+    :class:`InternalError` (a fault of the library or of an edited ruleset, ``kind`` ``internal``).
+    """
 
     index: int
     id: str | None
-    error: InputError
+    error: InputError | InternalError
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "error": self.error.to_dict()}
@@ -56,7 +60,7 @@ def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
     """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on.
 
     Bad input gives its problems; any other failure of one record (a fault of the library or
-    of an edited ruleset) gives a ``$: internal error ...`` entry, and the batch still goes on.
+    of an edited ruleset) gives an :class:`InternalError` entry, and the batch still goes on.
     """
     chosen = policy_of(policy, ruleset)
     day = parse_as_of(as_of)
@@ -73,9 +77,8 @@ def evaluate_record(index: int, record: Applicant | Mapping[str, Any] | Any, *,
     except InputError as exc:
         return BatchError(index, exc.record_id or _record_id(record), exc)
     except Exception as exc:  # one record's failure never stops the batch
-        error = InputError([Problem("$", f"internal error while evaluating this record "
-                                         f"({type(exc).__name__}: {exc}); please report it")])
-        return BatchError(index, _record_id(record), error)
+        record_id = _record_id(record)
+        return BatchError(index, record_id, InternalError(exc, record_id=record_id))
 
 
 def _record_id(record: Any) -> str | None:
@@ -102,10 +105,13 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
     if not isinstance(rec, RecommendationList):
         rec = recommendation_list_from_dict(rec)
     if not rec.candidates:
-        raise InputError([Problem("candidates", "a recommendation list must name at least one candidate")],
+        raise InputError([problem("candidates", "empty_list")],
                          record_id=rec.unit)
     day = parse_as_of(as_of) or rec.as_of or _dt.date.today()
     return chosen.check_list(rec, day)
+
+
+_CHECKING = Words("checking this list", "检查本名单")
 
 
 def check_quota_record(index: int, record: Any, *, as_of: _dt.date | None,
@@ -117,9 +123,8 @@ def check_quota_record(index: int, record: Any, *, as_of: _dt.date | None,
     except InputError as exc:
         return QuotaError(index, exc.record_id or _unit_of(record), exc, code, clause)
     except Exception as exc:  # a fault of one list never stops the others
-        error = InputError([Problem("$", f"internal error while checking this list "
-                                         f"({type(exc).__name__}: {exc}); please report it")])
-        return QuotaError(index, _unit_of(record), error, code, clause)
+        unit = _unit_of(record)
+        return QuotaError(index, unit, InternalError(exc, doing=_CHECKING, record_id=unit), code, clause)
 
 
 def _unit_of(record: Any) -> str | None:
@@ -138,7 +143,8 @@ def city_report(lists: Iterable[RecommendationList | Mapping[str, Any]], *,
     ``lists`` is an iterable of lists (a city submission: a JSON array of exchange-format lists).
     """
     if isinstance(lists, (Mapping, RecommendationList, str, bytes)):
-        raise InputError([Problem("$", "expected an array of recommendation lists (one per unit)")])
+        raise InputError([problem("$", "wrong_type", got=json_type(lists), expected=Words(
+            "an array of recommendation lists (one per unit)", "推荐名单数组（每个单位一份）"))])
     chosen = policy_of(policy, ruleset)
     day = parse_as_of(as_of)
     results = tuple(check_quota_record(index, record, as_of=day, policy=chosen)

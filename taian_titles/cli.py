@@ -15,7 +15,8 @@ streamed: each line is evaluated and its answer written and flushed before the n
 read, so memory stays flat however long the file is.
 
 Exit status: 0 when every record was evaluated; 1 when some records had errors (each has its
-own ``{"id", "error": {"path", "message"}}`` entry and every other record is still written);
+own ``{"id", "error": {"kind", "code", "message", "message_zh", ...}}`` entry, ``kind`` ``input``
+with every problem or ``internal`` for a fault, and every other record is still written);
 2 when the input cannot be used at all (no such file, not JSON, a bad ``--as-of`` or ruleset,
 a bad command line), with a one-line message on standard error.  ``ruleset check`` exits 1
 when the ruleset has problems.  No traceback is ever printed.

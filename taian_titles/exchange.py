@@ -1,8 +1,10 @@
 """The JSON exchange format of ``docs/exchange.md``: dicts to the model and back.
 
 Structuring is done by cattrs with detailed validation, so every problem of a record is
-reported at once, each with its exact path (``certificates[1].level``) and a message that
-names the allowed values.  All problems travel in one :class:`InputError`.
+reported at once, each with its exact path (``certificates[1].level``), its code, an English
+and a Chinese message, and the allowed values where there is a closed set of them (the codes
+and messages are the table :data:`taian_titles.errors.MESSAGES`).  All problems travel in one
+:class:`InputError`.
 
 Unknown fields are bad input too (a misspelt ``certificate`` key would otherwise silently
 drop every certificate); the message lists the allowed fields.
@@ -28,12 +30,11 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from .errors import InputError, Problem
+from .errors import BadType, BadValue, InputError, Problem, Words, json_type, problem
 from .model import (
     Achievement,
     Applicant,
     Candidate,
-    SENIOR_TRAINING,
     Certificate,
     CertificateKind,
     FieldError,
@@ -43,6 +44,8 @@ from .model import (
     SkillLevelRecord,
     Title,
     WorkPeriod,
+    end_before_start,
+    senior_training,
 )
 
 __all__ = [
@@ -55,12 +58,12 @@ __all__ = [
 ]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_JSON_TYPE = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
-              float: "a number", type(None): "null"}
-
-
-def _json_type(value: Any) -> str:
-    return _JSON_TYPE.get(type(value), type(value).__name__)
+# What a field expects, as the messages name it.
+_A_DATE = Words("a date YYYY-MM-DD", "日期（YYYY-MM-DD）")
+_A_STRING = Words("a string", "字符串")
+_A_BOOLEAN = Words("true or false", "布尔值 true 或 false")
+_AN_ARRAY = Words("an array", "数组")
+_AN_OBJECT = Words("an object", "对象")
 
 
 def parse_date(value: Any) -> _dt.date:
@@ -70,18 +73,18 @@ def parse_date(value: Any) -> _dt.date:
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         return value
     if not isinstance(value, str):
-        raise TypeError(f"expected a date YYYY-MM-DD, got {_json_type(value)}")
+        raise BadType(_A_DATE, value)
     return _iso_date(str(value))
 
 
 @functools.lru_cache(maxsize=4096)  # the dates of a batch repeat; a date is immutable
 def _iso_date(text: str) -> _dt.date:
     if not _DATE.match(text):
-        raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD")
+        raise BadValue("not_a_date", value=repr(text))
     try:
         return _dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid date: {exc}") from None
+        raise BadValue("impossible_date", value=repr(text), reason=str(exc)) from None
 
 
 def _date_hook(value: Any, _type: Any) -> _dt.date:
@@ -94,26 +97,26 @@ def parse_as_of(value: Any) -> _dt.date | None:
         return None
     try:
         return parse_date(value)
-    except (TypeError, ValueError) as exc:
-        raise InputError([Problem("as_of", str(exc))]) from None
+    except BadValue as exc:
+        raise InputError([exc.problem("as_of")]) from None
 
 
 def _strict_str(value: Any, _type: Any = str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {_json_type(value)}")
+        raise BadType(_A_STRING, value)
     return value
 
 
 def _non_empty_str(value: Any, _type: Any = str) -> str:
     text = _strict_str(value)
     if not text.strip():
-        raise ValueError("must be a non-empty string")
+        raise BadValue("empty_string")
     return text
 
 
 def _strict_bool(value: Any, _type: Any = bool) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {_json_type(value)}")
+        raise BadType(_A_BOOLEAN, value)
     return value
 
 
@@ -122,12 +125,6 @@ def _is_optional(type_: Any) -> bool:
     args = typing.get_args(type_)
     return (typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 2
             and type(None) in args)
-
-
-def _labelled(value: Any, type_: type[Labelled]) -> Labelled:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {_json_type(value)}; allowed: {type_.allowed()}")
-    return type_.parse(value)
 
 
 _RECORDS = (Certificate, WorkPeriod, SkillLevelRecord, Title, Achievement, Applicant, Candidate,
@@ -150,7 +147,8 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
 
         def hook(value: Any, _type: Any) -> Labelled:
             member = spelling(value) if type(value) is str else None
-            return member if member is not None else _labelled(value, type_)
+            # Labelled.parse raises a bad value's problem, with the allowed values.
+            return member if member is not None else type_.parse(value)
         return hook
 
     conv.register_structure_hook_factory(
@@ -172,12 +170,12 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
 
         def fast(value: Any, _type: Any) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
-                raise TypeError(f"expected an array, got {_json_type(value)}")
+                raise BadType(_AN_ARRAY, value)
             return tuple([structure(item, element) for item in value])
 
         def detailed_hook(value: Any, _type: Any) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
-                raise TypeError(f"expected an array, got {_json_type(value)}")
+                raise BadType(_AN_ARRAY, value)
             out, errors = [], []
             for index, item in enumerate(value):
                 try:
@@ -207,7 +205,7 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
         def record_hook(value: Any, type_: Any, _generated: Callable[..., Any] = generated,
                         _cls: type = cls) -> Any:
             if type(value) is not dict and not isinstance(value, Mapping):
-                raise TypeError(f"expected an object, got {_json_type(value)}")
+                raise BadType(_AN_OBJECT, value)
             return _generated(value, _cls)
 
         conv.register_structure_hook(cls, record_hook)
@@ -220,17 +218,23 @@ _CONVERTER = _make_converter()
 _FAST = _make_converter(detailed=False)
 
 
-def _message(exc: BaseException, cls: type | None) -> tuple[str, str]:
-    """(extra path, message) for one leaf exception."""
-    if isinstance(exc, KeyError):
-        return "", "required field missing"
-    if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = ", ".join(f.name for f in attrs.fields(exc.cl))
-        extra = ", ".join(sorted(exc.extra_fields))
-        return "", f"unknown field {extra}; allowed fields: {allowed}"
+def _problem(exc: BaseException, path: str) -> Problem:
+    """The problem of one leaf exception found at ``path``."""
     if isinstance(exc, FieldError):
-        return f".{exc.field}", exc.message
-    return "", str(exc)
+        return exc.problem(_join(path, exc.field))
+    if isinstance(exc, BadValue):
+        return exc.problem(path or "$")
+    if isinstance(exc, KeyError):
+        return problem(path or "$", "missing_field")
+    if isinstance(exc, ForbiddenExtraKeysError):
+        extra = sorted(map(str, exc.extra_fields))
+        return problem(path or "$", "unknown_field", fields=Words(", ".join(extra), "、".join(extra)),
+                       allowed=[f.name for f in attrs.fields(exc.cl)])
+    raise exc  # not a problem of the input: a fault, reported as one
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _problems(exc: BaseException, path: str) -> list[Problem]:
@@ -241,14 +245,12 @@ def _problems(exc: BaseException, path: str) -> list[Problem]:
             if isinstance(exc, IterableValidationError):
                 sub_path = f"{path}[{note.index}]"
             else:
-                sub_path = f"{path}.{note.name}" if path else note.name
+                sub_path = _join(path, note.name)
             out.extend(_problems(sub, sub_path))
         for sub in without:
             out.extend(_problems(sub, path))
         return out
-    extra, message = _message(exc, None)
-    full = (path + extra).lstrip(".")
-    return [Problem(full or "$", message)]
+    return [_problem(exc, path)]
 
 
 def _duplicate_numbers(data: Mapping[str, Any]) -> list[Problem]:
@@ -262,9 +264,8 @@ def _duplicate_numbers(data: Mapping[str, Any]) -> list[Problem]:
         if not isinstance(number, str):
             continue
         if number in seen:
-            problems.append(Problem(f"certificates[{index}].number",
-                                    f"duplicate certificate number {number!r} "
-                                    f"(also certificates[{seen[number]}].number)"))
+            problems.append(problem(f"certificates[{index}].number", "duplicate_number",
+                                    number=repr(number), other=f"certificates[{seen[number]}].number"))
         else:
             seen[number] = index
     return problems
@@ -278,7 +279,7 @@ def _senior_training(data: Mapping[str, Any]) -> list[Problem]:
         except ValueError:
             continue  # reported by the field itself
         if kind is CertificateKind.training and level is Level.senior:
-            problems.append(Problem(f"certificates[{index}].level", SENIOR_TRAINING))
+            problems.append(senior_training().problem(f"certificates[{index}].level"))
     return problems
 
 
@@ -299,8 +300,7 @@ def _end_before_start(data: Mapping[str, Any]) -> list[Problem]:
         except (TypeError, ValueError):
             continue  # reported by the field itself
         if end is not None and end < start:
-            problems.append(Problem(f"work_periods[{index}].end",
-                                    f"{end.isoformat()} is before start {start.isoformat()}"))
+            problems.append(end_before_start(end, start).problem(f"work_periods[{index}].end"))
     return problems
 
 
@@ -315,7 +315,7 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_c
     passed them, and a record that did not gets them reported beside its other problems.
     """
     if type(data) is not dict and not isinstance(data, Mapping):
-        raise InputError([Problem("$", f"expected an object, got {_json_type(data)}")])
+        raise InputError([problem("$", "not_an_object", got=json_type(data))])
     problems: list[Problem] = []
     result = None
     try:
@@ -365,7 +365,7 @@ def recommendation_list_from_dict(data: Any) -> RecommendationList:
 def _empty_list(data: Mapping[str, Any]) -> list[Problem]:
     candidates = data.get("candidates")
     if isinstance(candidates, list) and not candidates:
-        return [Problem("candidates", "a recommendation list must name at least one candidate")]
+        return [problem("candidates", "empty_list")]
     return []
 
 

@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, TextIO
 
-from .errors import InputError, Problem
+from .errors import InputError, InternalError, Problem, problem
 from .render import FORMATS as LETTER_FORMATS
 from .render import document_head, document_tail
 
@@ -36,11 +36,16 @@ class UsageError(Exception):
 # --------------------------------------------------------------------------- reading input
 
 class Unparsable:
-    """A JSON Lines line that is not JSON: it becomes that record's error entry."""
+    """A JSON Lines line that is not JSON (or not UTF-8): it becomes that record's error entry.
 
-    def __init__(self, line: int, message: str, raw: str) -> None:
+    ``problem`` is its problem (code ``not_json`` or ``not_utf8``, path ``$``); ``message`` the
+    English message.
+    """
+
+    def __init__(self, line: int, problem: Problem, raw: str) -> None:
         self.line = line
-        self.message = message
+        self.problem = problem
+        self.message = problem.message
         match = _ID.search(raw)
         self.id: str | None = None
         if match:
@@ -48,7 +53,7 @@ class Unparsable:
                 self.id = json.loads(f'"{match.group(1)}"')
 
     def error(self) -> InputError:
-        return InputError([Problem("$", self.message)], record_id=self.id)
+        return InputError([self.problem], record_id=self.id)
 
 
 #: One record of the input: (line number or None, the parsed value or an Unparsable).
@@ -59,7 +64,7 @@ def _decode(raw: bytes, line: int) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UnicodeError(f"line {line} is not UTF-8 text (byte {exc.start + 1})") from None
+        raise UnicodeError(problem("$", "not_utf8", line=line, byte=exc.start + 1).message) from None
 
 
 def _numbered(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
@@ -75,14 +80,14 @@ def _non_blank(lines: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]
 
 def _parse_line(number: int, raw: bytes) -> Item:
     try:
-        text = _decode(raw, number)
-    except UnicodeError as exc:
-        return number, Unparsable(number, str(exc), "")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return number, Unparsable(number, problem("$", "not_utf8", line=number, byte=exc.start + 1), "")
     try:
         return number, json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
-        return number, Unparsable(number, f"line {number} is not valid JSON: {exc.msg} "
-                                          f"(column {exc.colno})", text)
+        return number, Unparsable(number, problem("$", "not_json", line=number, reason=exc.msg,
+                                                  column=exc.colno), text)
 
 
 def _not_json(exc: json.JSONDecodeError, first_line: int) -> UsageError:
@@ -273,7 +278,8 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def error_entry(record_id: str | None, error: InputError, line: int | None, **extra: Any) -> dict[str, Any]:
+def error_entry(record_id: str | None, error: InputError | InternalError, line: int | None,
+                **extra: Any) -> dict[str, Any]:
     data = error.to_dict()
     if line is not None:
         data["line"] = line

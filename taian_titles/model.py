@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 
+from .errors import BadType, BadValue, Words
+
 __all__ = [
     "DTE_PROGRAMME",
     "Labelled",
@@ -70,11 +72,11 @@ class Labelled(enum.Enum):
         if isinstance(text, cls):
             return text
         if not isinstance(text, str):
-            raise ValueError(f"expected a string, got {type(text).__name__}; allowed: {cls.allowed()}")
+            raise BadType(Words("a string", "字符串"), text, allowed=[(m.code, m.zh) for m in cls])
         spellings = cls.spellings()
         member = spellings.get(text) or spellings.get(text.strip().lower())
         if member is None:
-            raise ValueError(f"{text!r} is not one of {cls.allowed()}")
+            raise BadValue("unknown_value", value=repr(text), allowed=[(m.code, m.zh) for m in cls])
         return member
 
     @classmethod
@@ -152,18 +154,25 @@ def _programme(value: str) -> str:
     return text
 
 
-class FieldError(ValueError):
-    """An invariant of a value object broken by one of its fields."""
+class FieldError(BadValue):
+    """An invariant of a value object broken by one of its fields: the problem ``code`` (of
+    :data:`taian_titles.errors.MESSAGES`) at ``field``."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, code: str, **params: Any) -> None:
+        super().__init__(code, **params)
         self.field = field
-        self.message = message
+        self.args = (f"{field}: {self.message}",)
 
 
-#: Decision 3: a training certificate at senior level does not exist.
-SENIOR_TRAINING = ("'senior' is not one of junior, intermediate "
-                   "(a training certificate 培训合格证书 has no senior level)")
+def senior_training() -> FieldError:
+    """Decision 3: a training certificate at senior level does not exist."""
+    return FieldError("level", "senior_training_certificate", value="'senior'",
+                      allowed=[(m.code, m.zh) for m in (Level.junior, Level.intermediate)])
+
+
+def end_before_start(end: _dt.date, start: _dt.date) -> FieldError:
+    """A work period that ends before it starts."""
+    return FieldError("end", "end_before_start", end=end.isoformat(), start=start.isoformat())
 
 
 @attrs.frozen
@@ -181,7 +190,7 @@ class Certificate:
     @level.validator
     def _no_senior_training(self, attribute: Any, value: Level) -> None:
         if self.kind is CertificateKind.training and value is Level.senior:
-            raise FieldError("level", SENIOR_TRAINING)
+            raise senior_training()
 
     @property
     def is_programme(self) -> bool:
@@ -201,7 +210,7 @@ class WorkPeriod:
     @end.validator
     def _end_after_start(self, attribute: Any, value: _dt.date | None) -> None:
         if value is not None and value < self.start:
-            raise FieldError("end", f"{value.isoformat()} is before start {self.start.isoformat()}")
+            raise end_before_start(value, self.start)
 
     @property
     def ongoing(self) -> bool:

@@ -21,7 +21,7 @@ import attrs
 
 from .decision import Decision, QuotaResult, build_decision, build_quota_result, compile_plans
 from .engine import Engine
-from .errors import InputError, Problem, RulesetError
+from .errors import InputError, RulesetError, problem
 from .facts import applicant_facts, recommendation_list_facts
 from .model import Applicant, RecommendationList, labels as model_labels
 from .ruleset import (DEFAULT_RULESETS, Ruleset, check_documents, default_ruleset_path, parse_document,
@@ -153,8 +153,8 @@ class Policy:
         for i, c in enumerate(certificates):
             name = spellings.get(c.direction) or spellings.get(c.direction.strip().lower())
             if name is None:
-                problems.append(Problem(f"certificates[{i}].direction",
-                                        f"{c.direction!r} is not one of {', '.join(self.directions)}"))
+                problems.append(problem(f"certificates[{i}].direction", "unknown_value", value=repr(c.direction),
+                                        allowed=[(d, self.labels.get(d, (d, d))[0]) for d in self.directions]))
             elif name != c.direction:
                 certificates[i] = attrs.evolve(c, direction=name)
                 changed = True

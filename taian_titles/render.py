@@ -25,7 +25,7 @@ import unicodedata
 from typing import Any, Iterable, Mapping
 
 from .decision import Decision
-from .errors import InputError
+from .errors import RecordError
 from .facts import percent_text
 from .model import Level
 from .policy import Policy, default_policy
@@ -69,6 +69,7 @@ _WORDS: dict[str, dict[str, str]] = {
                   "最终结论以人力资源社会保障部门及评审委员会的认定为准。",
         "error_title": "无法评估的记录",
         "error_intro": "提交的材料有误，未作评估。请更正以下各项后重新提交：",
+        "internal_intro": "程序在评估这条记录时出错，未作评估；这不是所提交材料的问题，请将以下信息告知系统维护方：",
         "letter_title": "评价结果告知书 · {id}",
         "batch_title": "评价结果告知书",
     },
@@ -98,6 +99,9 @@ _WORDS: dict[str, dict[str, str]] = {
                   "review committee make the final decision.",
         "error_title": "Record not evaluated",
         "error_intro": "The records submitted contain errors and were not evaluated. Please correct:",
+        "internal_intro": "The program failed while evaluating this record, which was not evaluated; "
+                          "the records submitted are not at fault. Please pass this on to the "
+                          "system's maintainers:",
         "letter_title": "Notice of evaluation · {id}",
         "batch_title": "Notices of evaluation",
     },
@@ -390,33 +394,50 @@ def render_decision(decision: Decision, fmt: str, lang: str = "zh") -> str:
             + document_tail(fmt))
 
 
-def render_error(record_id: str | None, error: InputError | Mapping[str, Any], fmt: str,
+def _error_items(error: RecordError | Mapping[str, Any], lang: str) -> tuple[bool, list[tuple[str | None, str]]]:
+    """(internal?, [(path or None, message in ``lang``)]) of an error or its ``to_dict()``.
+
+    The Chinese message (``message_zh``) in Chinese, the English one in English; a problem
+    without a Chinese message (built by a caller) keeps its English one.
+    """
+    data = error.to_dict() if isinstance(error, RecordError) else dict(error)
+    key = "message_zh" if lang == "zh" else "message"
+    if data.get("kind") == "internal":
+        return True, [(None, str(data.get(key) or data.get("message", "")))]
+    problems: Iterable[Mapping[str, Any]] = data.get("problems") or [
+        {"path": data.get("path", "$"), "message": data.get("message", ""), "message_zh": data.get("message_zh")}]
+    return False, [(str(p.get("path", "$")), str(p.get(key) or p.get("message", ""))) for p in problems]
+
+
+def render_error(record_id: str | None, error: RecordError | Mapping[str, Any], fmt: str,
                  lang: str = "zh", where: str | None = None) -> str:
     """A record that could not be evaluated, with every problem and its path, as part of a document.
 
-    ``error`` is an :class:`InputError` or its ``to_dict()``; ``where`` optionally says where the
-    record was (``line 7``).
+    ``error`` is an :class:`~taian_titles.errors.InputError` or an
+    :class:`~taian_titles.errors.InternalError`, or its ``to_dict()``; the messages are in
+    ``lang``.  ``where`` optionally says where the record was (``line 7``).
     """
     _check(fmt, lang)
     w = _WORDS[lang]
-    data = error.to_dict() if isinstance(error, InputError) else dict(error)
-    problems: Iterable[Mapping[str, Any]] = data.get("problems") or [
-        {"path": data.get("path", "$"), "message": data.get("message", "")}]
-    pairs = [(str(p.get("path", "$")), str(p.get("message", ""))) for p in problems]
+    internal, pairs = _error_items(error, lang)
+    intro = w["internal_intro" if internal else "error_intro"]
+    sep = "：" if lang == "zh" else ": "
     who = record_id if record_id is not None else ("（无编号）" if lang == "zh" else "(no id)")
     if lang == "zh":
         heading = f"{w['error_title']}：{who}" + (f"（{where}）" if where else "")
     else:
         heading = f"{w['error_title']}: {who}" + (f" ({where})" if where else "")
     if fmt == "text":
-        body = "\n".join(f"  - {path}: {message}" for path, message in pairs)
-        return f"{heading}\n{w['error_intro']}\n{body}\n"
+        body = "\n".join(f"  - {path}{sep}{message}" if path else f"  - {message}" for path, message in pairs)
+        return f"{heading}\n{intro}\n{body}\n"
     if fmt == "markdown":
-        body = "\n".join(f"- `{path}`: {md_escape(message)}" for path, message in pairs)
-        return f"# {md_escape(heading)}\n\n{md_escape(w['error_intro'])}\n\n{body}\n"
+        body = "\n".join(f"- `{path}`{sep}{md_escape(message)}" if path else f"- {md_escape(message)}"
+                         for path, message in pairs)
+        return f"# {md_escape(heading)}\n\n{md_escape(intro)}\n\n{body}\n"
     e_ = html.escape
-    items = "".join(f"<li><code>{e_(path)}</code>: {e_(message)}</li>" for path, message in pairs)
-    return (f'<article class="letter error"><h1>{e_(heading)}</h1><p>{e_(w["error_intro"])}</p>'
+    items = "".join(f"<li><code>{e_(path)}</code>{sep}{e_(message)}</li>" if path else f"<li>{e_(message)}</li>"
+                    for path, message in pairs)
+    return (f'<article class="letter error"><h1>{e_(heading)}</h1><p>{e_(intro)}</p>'
             f"<ul>{items}</ul></article>\n")
 
 
@@ -425,20 +446,21 @@ def render_error(record_id: str | None, error: InputError | Mapping[str, Any], f
 _QUOTA_WORDS = {
     "zh": {"columns": ["单位", "评估日期", "人数", "数字", "占比", "达标", "需增加", "需替换"],
            "yes": "是", "no": "否", "na": "—", "details": "各单位说明", "findings": "名单问题",
-           "error": "名单有误，未能检查", "clause": "条款原文"},
+           "error": "名单有误，未能检查", "internal": "程序出错，未能检查（不是名单的问题）", "clause": "条款原文"},
     "en": {"columns": ["unit", "as of", "total", "digital", "share", "meets", "add", "swap"],
            "yes": "yes", "no": "no", "na": "-", "details": "Per unit", "findings": "Findings",
-           "error": "bad input, not checked", "clause": "Clause"},
+           "error": "bad input, not checked", "internal": "not checked: a fault of the program, not of the list",
+           "clause": "Clause"},
 }
 
 
-def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tuple[str, str]]]]:
+def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tuple[str | None, str]], str]]:
     w = _QUOTA_WORDS[lang]
     rows: list[Any] = []
     for i, r in enumerate(report.results, 1):
         if hasattr(r, "error"):
-            data = r.error.to_dict()
-            rows.append((r.unit or f"#{i}", [(p["path"], p["message"]) for p in data["problems"]]))
+            internal, items = _error_items(r.error, lang)
+            rows.append((r.unit or f"#{i}", items, w["internal" if internal else "error"]))
             continue
         meets = w["na"] if r.meets_quota is None else (w["yes"] if r.meets_quota else w["no"])
         rows.append([r.unit, r.as_of.isoformat(), str(r.total), str(r.digital), r.share_text, meets,
@@ -478,8 +500,8 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
                "|" + "---|" * len(w["columns"])]
         for row in rows:
             if isinstance(row, tuple):
-                problems = "; ".join(f"`{p}`: {e_(m)}" for p, m in row[1])
-                out.append(f"| {e_(row[0])} | {e_(w['error'])}: {problems} |" + " |" * (len(w["columns"]) - 2))
+                problems = "; ".join(f"`{p}`: {e_(m)}" if p else e_(m) for p, m in row[1])
+                out.append(f"| {e_(row[0])} | {e_(row[2])}: {problems} |" + " |" * (len(w["columns"]) - 2))
             else:
                 out.append("| " + " | ".join(e_(c) for c in row) + " |")
         out += ["", f"**{e_(quota_summary_line(report, lang))}**", "", f"## {e_(w['details'])}", ""]
@@ -494,9 +516,9 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
             + "</tr></thead><tbody>"]
     for row in rows:
         if isinstance(row, tuple):
-            problems = "; ".join(f"<code>{e_(p)}</code>: {e_(m)}" for p, m in row[1])
+            problems = "; ".join(f"<code>{e_(p)}</code>: {e_(m)}" if p else e_(m) for p, m in row[1])
             body.append(f'<tr class="error"><td>{e_(row[0])}</td><td colspan="{len(w["columns"]) - 1}">'
-                        f"{e_(w['error'])}: {problems}</td></tr>")
+                        f"{e_(row[2])}: {problems}</td></tr>")
         else:
             body.append("<tr>" + "".join(f"<td>{e_(c)}</td>" for c in row) + "</tr>")
     body.append(f"</tbody></table><p><strong>{e_(quota_summary_line(report, lang))}</strong></p>")
@@ -545,7 +567,9 @@ def quota_table_text(report: Any, lang: str = "zh") -> str:
     rows: list[list[str]] = []
     for r in report.results:
         if hasattr(r, "error"):
-            message = ("名单有误：" if zh else "bad input: ") + str(r.error)
+            internal, items = _error_items(r.error, lang)
+            label = ("程序出错：" if internal else "名单有误：") if zh else ("internal fault: " if internal else "bad input: ")
+            message = label + ("；" if zh else "; ").join(f"{p}: {m}" if p else m for p, m in items)
             rows.append([r.unit or f"#{r.index + 1}", message])
             continue
         meets = na if r.meets_quota is None else (yes if r.meets_quota else no)

@@ -295,7 +295,8 @@ def test_error_letters_in_a_batch(capsys):
     status, out, _ = run(capsys, "evaluate", str(WITH_ERRORS), "--format", "text")
     assert status == 1
     assert "无法评估的记录：E-0003（第 3 行）" in out
-    assert "certificates[0].level: 'expert' is not one of junior, intermediate, senior" in out
+    assert "certificates[0].level：'expert' 不是可选值之一；可选值：junior（初级）、intermediate（中级）、senior（高级）" in out
+    assert "is not one of" not in out
     assert "无法评估的记录：（无编号）（第 5 行）" in out
     first = json.loads(WITH_ERRORS.read_text("utf-8").splitlines()[0])
     assert taian_titles.evaluate(first).outcomes[0].explanation.zh in out

@@ -493,9 +493,13 @@ def test_a_batch_goes_on_after_bad_input_and_after_an_internal_failure(monkeypat
     results = list(evaluate_many(iter(records)))
     assert [type(r).__name__ for r in results] == ["Decision", "BatchError", "BatchError", "BatchError", "Decision"]
     assert results[1].to_dict() == {"id": "bad", "error": {
+        "kind": "input", "code": "wrong_type",
         "path": "certificates", "message": "certificates: expected an array, got a string",
-        "problems": [{"path": "certificates", "message": "expected an array, got a string"}]}}
-    assert results[2].id == "applicant-2" and "simulated fault" in results[2].error.problems[0].message
+        "message_zh": "certificates：应为数组，实际为字符串",
+        "problems": [{"path": "certificates", "code": "wrong_type", "message": "expected an array, got a string",
+                      "message_zh": "应为数组，实际为字符串"}]}}
+    assert results[2].id == "applicant-2" and results[2].error.kind == "internal"
+    assert "simulated fault" in results[2].error.message
     assert results[3].id is None and results[3].error.path == "$"
     assert [r.index for r in results if not hasattr(r, "outcomes")] == [1, 2, 3]
     assert [r.id for r in results if hasattr(r, "outcomes")] == ["applicant-0", "applicant-4"]
