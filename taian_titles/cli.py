@@ -8,6 +8,7 @@ exported rosters and hand the letters to applicants (``docs/officers.md``)::
     taian-titles quota city-2025.json --format text
     taian-titles ruleset show
     taian-titles ruleset check my-office.toml
+    taian-titles ruleset test --ruleset my-office.toml
 
 Input is one JSON object, a JSON array, or JSON Lines (one object per line), read from a file
 or from ``-`` (standard input), UTF-8 with or without a byte-order mark.  JSON Lines is
@@ -19,7 +20,8 @@ own ``{"id", "error": {"kind", "code", "message", "message_zh", ...}}`` entry, `
 with every problem or ``internal`` for a fault, and every other record is still written);
 2 when the input cannot be used at all (no such file, not JSON, a bad ``--as-of`` or ruleset,
 a bad command line), with a one-line message on standard error.  ``ruleset check`` exits 1
-when the ruleset has problems.  No traceback is ever printed.
+when the ruleset has problems; ``ruleset test`` exits 1 when a case of a casebook fails and 2
+when a casebook cannot be read.  No traceback is ever printed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from . import __version__
 from .api import BatchError, check_quota_record, evaluate_record
+from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
 from .decision import CityReport, Decision, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
@@ -223,6 +226,28 @@ def _cmd_ruleset_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ruleset_test(args: argparse.Namespace) -> int:
+    policy = _policy_option(args.ruleset)
+    paths = args.casebooks or [str(p) for p in shipped_casebooks()]
+    if not paths:
+        raise UsageError("no casebook given, and none is shipped beside the rulesets")
+    casebooks = []
+    for path in paths:
+        if not Path(path).exists():
+            raise UsageError(f"no such file: {path}")
+        try:
+            casebooks.append(load_casebook(path))
+        except CasebookError as exc:
+            raise UsageError(f"unusable casebook: {exc}") from None
+    report = run_casebooks(casebooks, policy)
+    with open_output(args.output) as out:
+        if args.format == "json":
+            out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        else:
+            out.write(report_text(report, verbose=args.verbose))
+    return report.exit_status
+
+
 def _print_problems(exc: RulesetError) -> None:
     for problem in exc.problems:
         print(f"{exc.source}: {problem}", file=sys.stderr)
@@ -271,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p_quota, "recommendation lists")
     p_quota.set_defaults(func=_cmd_quota)
 
-    p_rs = sub.add_parser("ruleset", help="show or check a ruleset file")
+    p_rs = sub.add_parser("ruleset", help="show, check or test a ruleset file")
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     rs_sub.required = True
     p_show = rs_sub.add_parser("show", help="every clause with its text, parameters, outcome codes and rules")
@@ -282,6 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_check = rs_sub.add_parser("check", help="validate ruleset files as one policy; every problem names its entry")
     p_check.add_argument("paths", metavar="PATH", nargs="+", help="the ruleset files to check, in the policy's order")
     p_check.set_defaults(func=_cmd_ruleset_check)
+    p_test = rs_sub.add_parser(
+        "test", help="run casebooks (worked cases with expected outcomes) against the policy",
+        description="Run casebooks against the policy that --ruleset names (default: the shipped one); "
+                    "with no CASEBOOK, the casebooks shipped beside the rulesets.  Cases for a document "
+                    "the policy does not load are skipped.",
+        epilog="Exit status: 0 every case run passed; 1 some case failed; 2 a casebook or ruleset "
+               "cannot be used.")
+    p_test.add_argument("casebooks", metavar="CASEBOOK", nargs="*",
+                        help="casebook files (*.cases.toml; default: the shipped ones)")
+    p_test.add_argument("--ruleset", metavar="PATH", action="append",
+                        help="a ruleset file; repeat it for a policy of several documents "
+                             "(default: the shipped policy)")
+    p_test.add_argument("--format", choices=("text", "json"), default="text")
+    p_test.add_argument("-v", "--verbose", action="store_true", help="list the cases that pass too")
+    p_test.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    p_test.set_defaults(func=_cmd_ruleset_test)
     return parser
 
 
