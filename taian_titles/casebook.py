@@ -308,7 +308,8 @@ def _case(entry: Any, position: int, source: str) -> Case:
     expect = entry.get("expect")
     if not isinstance(expect, dict) or not expect:
         raise fail(f"expect: missing or empty; a {kind} case checks some of: {', '.join(_KINDS[kind])}")
-    _only(expect, _KINDS[kind], f"expect (a {kind} case)", source, position, name)
+    _only(expect, _KINDS[kind], f"expect of {'an applicant' if kind == 'applicant' else 'a list'}", source,
+          position, name)
     return Case(name=name, as_of=as_of, kind=kind, record=_json_record(record, kind, fail),
                 expect={key: _expectation(key, value, fail) for key, value in expect.items()},
                 clauses=_strings(entry.get("clause", ()), "clause", fail),

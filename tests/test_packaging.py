@@ -17,6 +17,7 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("taian_titles-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "taian_titles/rulesets/tairenshefa-2025-5.toml" in names
+    assert "taian_titles/rulesets/tairenshefa-2025-5.cases.toml" in names
     assert "taian_titles/strategies.py" in names
     target = tmp_path / "site"
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
@@ -31,6 +32,9 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
         " 'programme': 'digital_technology_engineer', 'kind': 'professional_level', 'level': 'junior',"
         " 'direction': '人工智能', 'issued_on': '2024-01-01'}]})\n"
         "print(d.highest_recognized_title.code)\n"
+        "from taian_titles.casebook import shipped_casebooks\n"
+        "(book,) = shipped_casebooks()\n"
+        f"assert book.is_relative_to({str(target)!r}) and book.name == 'tairenshefa-2025-5.cases.toml', book\n"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, timeout=120)
