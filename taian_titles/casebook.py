@@ -126,7 +126,8 @@ class Difference:
     detail: str = ""
 
     def text(self) -> str:
-        line = f"{self.key}: expected {_show(self.expected)}; got {_show(self.got)}"
+        got = self.got if self.key == "text" else f"got {_show(self.got)}"  # text: where it was looked for
+        line = f"{self.key}: expected {_show(self.expected)}; {got}"
         return f"{line} ({self.detail})" if self.detail else line
 
     def to_dict(self) -> dict[str, Any]:
@@ -440,10 +441,11 @@ def run_casebooks(casebooks: Iterable[Casebook | str | Path], policy: Policy | N
 def _compare(key: str, want: Any, result: Mapping[str, Any]) -> Difference | None:
     if key == "text":
         found = _explanations(result)
-        missing = tuple(s for s in want if not any(s in text for text in found))
+        missing = tuple(s for s in want if not any(s in text for texts in found for text in texts))
         if not missing:
             return None
-        return Difference(key, list(missing), f"not in any of the {len(found)} explanations")
+        where = f"the {len(found)} explanations" if len(found) != 1 else "the one explanation"
+        return Difference(key, list(missing), f"not found in any of {where}" if found else "no explanation given")
     got = _got(key, result)
     if got == want:
         return None
@@ -474,13 +476,14 @@ def _got(key: str, result: Mapping[str, Any]) -> Any:
     return result.get(key, _ABSENT)
 
 
-def _explanations(value: Any) -> list[str]:
-    """Every explanation text of a result (outcomes, not met, notes, the verdict, findings)."""
-    found: list[str] = []
+def _explanations(value: Any) -> list[tuple[str, ...]]:
+    """Every explanation of a result (outcomes, not met, notes, the verdict, findings), each as
+    its texts (Chinese, English)."""
+    found: list[tuple[str, ...]] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
             if key == "explanation" and isinstance(item, Mapping):
-                found += [text for text in item.values() if isinstance(text, str)]
+                found.append(tuple(text for text in item.values() if isinstance(text, str)))
             else:
                 found += _explanations(item)
     elif isinstance(value, list):

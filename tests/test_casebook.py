@@ -166,6 +166,7 @@ def test_text_is_looked_for_in_every_explanation_of_a_list_too(tmp_path):
     (result,) = run_casebook(load_casebook(casebook(tmp_path, body)))
     (difference,) = result.differences
     assert difference.key == "text" and difference.expected == ["无此文字"]
+    assert difference.text() == "text: expected [无此文字]; not found in any of the one explanation"
 
 
 def test_a_list_case_that_differs_shows_the_counts(tmp_path):
