@@ -349,6 +349,9 @@ def test_the_shipped_cases_that_need_only_ruleset_1_0_pass():
 #: Cases whose result turns on the 3 years: with 2, each becomes met, or met sooner.
 TURN_ON_THREE_YEARS = {
     "M9-2d：未满3年，继续工作将于 2025-11-20 满足",
+    "决定6：说明写明满足日期和尚差天数（172天）",
+    "决定6：评估当天尚未工作，当天开始的工作未计入",
+    "决定6：合同最后一天评估，次日满3年",
     "M9-2d：工作已结束且不满3年，没有预计满足日期",
     "决定2：评估日期之后才开始的工作不计入，按记录2028-07-01满3年",
     "决定6：自2023-03-01起工作，2026-02-28尚未满3年",
@@ -363,6 +366,10 @@ def test_an_office_that_makes_3_years_2_sees_the_cases_its_edit_changes(capsys, 
     policy = taian_titles.load_policy(edited_ruleset(tmp_path, 2))
     results = {r.case.name.split(" / ")[0]: r for r in run_casebooks([SHIPPED], policy).results}
     assert TURN_ON_THREE_YEARS <= set(results)
+    # The edit changes these cases and no other: every case that fails with it and passes
+    # without it is one of them.
+    before = {r.case.name.split(" / ")[0] for r in run_casebooks([SHIPPED]).failures}
+    assert {name for name, r in results.items() if r.failed} - before <= TURN_ON_THREE_YEARS
     for name in TURN_ON_THREE_YEARS:
         # Failed for the 3 years, not for something else: the outcome or its date changed.
         assert results[name].failed, name
