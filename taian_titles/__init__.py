@@ -26,6 +26,7 @@ from .model import (
     SkillLevel,
     SkillLevelRecord,
     Title,
+    TitleLevel,
     WorkKind,
     WorkPeriod,
 )
@@ -40,6 +41,6 @@ __all__ = [
     "NotMet", "Note", "Explanation", "InputError", "InternalError", "Problem", "RulesetError", "Ruleset",
     "load_ruleset", "default_ruleset", "applicant_from_dict", "applicant_to_dict", "recommendation_list_from_dict",
     "recommendation_list_to_dict", "Applicant", "Certificate", "CertificateKind", "Level", "WorkKind",
-    "WorkPeriod", "SkillLevel", "SkillLevelRecord", "Title", "Achievement", "Candidate",
+    "WorkPeriod", "SkillLevel", "SkillLevelRecord", "Title", "TitleLevel", "Achievement", "Candidate",
     "RecommendationList",
 ]

@@ -62,8 +62,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         with open_output(args.output) as out:
             writer = Writer(
                 out, args.format, shape, args.lang, _batch_title(args.lang),
-                letter=lambda d: render_fragment(d, args.format, args.lang),
-                error_letter=lambda e, where: render_error(e.id, e.error, args.format, args.lang, where))
+                letter=lambda d: render_fragment(d, args.format, args.lang, templates=args.templates),
+                error_letter=lambda e, where: render_error(e.id, e.error, args.format, args.lang, where,
+                                                          templates=args.templates))
             writer.start()
             for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
                 answer = _evaluate_one(index, line, record, as_of, policy)
@@ -289,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval = sub.add_parser("evaluate", help="evaluate applicants under every clause of the policy",
                             description="Evaluate applicants; write decisions as JSON or as letters.")
     common(p_eval, "applicants")
+    p_eval.add_argument("--templates", metavar="DIR",
+                        help="a folder of letter templates replacing the shipped ones of the same name "
+                             "(letter.txt.j2, letter.md.j2, letter.html.j2, error.*.j2, page_head.html.j2)")
     p_eval.set_defaults(func=_cmd_evaluate)
 
     p_quota = sub.add_parser("quota", help="check recommendation lists against the policy's digital share",

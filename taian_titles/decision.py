@@ -101,6 +101,7 @@ class Decision:
     highest_recognized_title: Level | None
     notes: tuple[Note, ...]
     rulesets: tuple[Mapping[str, str], ...] = ()
+    name: str | None = None
     policy: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
@@ -111,8 +112,10 @@ class Decision:
         return next((o for o in self.outcomes if o.code == code), None)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
+        out: dict[str, Any] = {"id": self.id}
+        if self.name is not None:
+            out["name"] = self.name
+        return out | {
             "as_of": self.as_of.isoformat(),
             "ruleset": dict(self.ruleset),
             "rulesets": [dict(r) for r in self.rulesets],
@@ -126,10 +129,11 @@ class Decision:
 
 @attrs.frozen
 class QuotaFinding:
-    """A problem with one candidate of the list (not a high-skilled talent, a repeated id)."""
+    """A problem with one candidate of the list (not a high-skilled talent, a repeated id), or
+    with the list as a whole (no candidate counts: ``candidate`` None, no positions)."""
 
     code: str
-    candidate: str
+    candidate: str | None
     positions: tuple[int, ...]  # 1-based positions in the list as given
     explanation: Explanation
     rule: str
@@ -144,15 +148,18 @@ class QuotaResult:
     """The quota check of one recommendation list (M9-4); ``to_dict()`` is the exchange format's
     result object.
 
-    ``meets_quota``, ``add_digital_needed`` and ``swap_needed`` are None only when no quota rule
-    decided the list (the measure not in force on ``as_of``, decision 1); ``add_digital_needed``
-    is also None when adding candidates cannot meet the quota (a quota of 100%).
+    ``listed`` counts the entries as submitted, ``total`` the candidates who count (each id once,
+    high-skilled talents only), ``digital`` the digital ones among them.  ``meets_quota``,
+    ``add_digital_needed`` and ``swap_needed`` are None when the list cannot be judged (no
+    candidate counts) or no quota rule decided it (the measure does not apply on ``as_of``);
+    ``add_digital_needed`` is also None when adding candidates cannot meet the quota (100%).
     """
 
     code: str
     clause: str
     unit: str
     as_of: _dt.date
+    listed: int
     total: int
     digital: int
     quota: Fraction
@@ -168,18 +175,19 @@ class QuotaResult:
     policy: Any = attrs.field(default=None, eq=False, repr=False)
 
     @property
-    def share(self) -> Fraction:
-        """Digital candidates / all candidates, exactly."""
-        return Fraction(self.digital, self.total)
+    def share(self) -> Fraction | None:
+        """Digital candidates / candidates counted, exactly; None when none counts."""
+        return Fraction(self.digital, self.total) if self.total else None
 
     @property
-    def share_text(self) -> str:
+    def share_text(self) -> str | None:
         """The share as a percentage with two decimals, rounded half-up exactly (``20.00%``)."""
-        return percent_text(self.share)
+        share = self.share
+        return None if share is None else percent_text(share)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "code": self.code, "clause": self.clause, "unit": self.unit,
+            "code": self.code, "clause": self.clause, "unit": self.unit, "listed": self.listed,
             "total": self.total, "digital": self.digital, "share": self.share_text,
             "meets_quota": self.meets_quota, "add_digital_needed": self.add_digital_needed,
             "swap_needed": self.swap_needed, "findings": [f.to_dict() for f in self.findings],
@@ -370,7 +378,8 @@ def _memo(policy: "Policy") -> dict[Any, Explanation]:
 
 # --------------------------------------------------------------------------- an applicant
 
-def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], policy: "Policy") -> Decision:
+def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing], policy: "Policy",
+                   name: str | None = None) -> Decision:
     """Group the conclusions by kind and code; one entry per outcome code, in the policy's order."""
     plans = policy.plans
     # (kind, code) -> [the earliest rule's place in the policy, [(plan, bindings, fact), ...]]
@@ -421,7 +430,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
     refs = policy.refs()
     return Decision(id=applicant_id, as_of=as_of, ruleset=refs[0], outcomes=tuple(outcomes),
                     not_met=tuple(not_met), highest_recognized_title=highest, notes=tuple(notes),
-                    rulesets=tuple(refs), policy=policy)
+                    rulesets=tuple(refs), name=name, policy=policy)
 
 
 # --------------------------------------------------------------------------- a recommendation list
@@ -430,13 +439,14 @@ class QuotaRuleError(RuntimeError):
     """Two quota rules decided one list: a fault of the ruleset."""
 
 
-def build_quota_result(unit: str, as_of: _dt.date, total: int, digital: int, firings: Sequence[Firing],
+def build_quota_result(summary: Mapping[str, Any], as_of: _dt.date, firings: Sequence[Firing],
                        policy: "Policy") -> QuotaResult:
     """The verdict, the numbers and the findings of one list, from the quota rule's conclusion.
 
-    ``total`` and ``digital`` are Python's count of the list (its ``list_summary``), shown
-    also when no quota rule decided the list.
+    ``summary`` is Python's count of the list (its ``list_summary`` fact: listed, total,
+    digital), shown also when no quota rule decided the list.
     """
+    total, digital = summary["total"], summary["digital"]
     plans = policy.plans
     verdicts = [f for f in firings if plans[f.rule_id].kind == "quota"]
     if len(verdicts) > 1:
@@ -448,7 +458,7 @@ def build_quota_result(unit: str, as_of: _dt.date, total: int, digital: int, fir
         verdict = verdicts[0]
         (fact,) = verdict.concluded
         code, clause = fact["code"], fact["clause"]
-        meets: bool | None = bool(fact["meets_quota"])
+        meets: bool | None = fact.get("meets_quota")
         add, swap = fact.get("add_digital_needed"), fact.get("swap_needed")
         required = fact.get("required_digital")
         explanation = plans[verdict.rule_id].explain(verdict.bindings, memo)
@@ -464,15 +474,17 @@ def build_quota_result(unit: str, as_of: _dt.date, total: int, digital: int, fir
         plan = plans[firing.rule_id]
         if plan.kind != "finding":
             continue
-        candidates = [firing.bindings[alias] for alias in plan.rule.then.basis]
-        positions = tuple(sorted(c["position"] for c in candidates))
-        findings.append(QuotaFinding(code=plan.target, candidate=candidates[-1]["candidate_id"],
+        about = [firing.bindings[alias] for alias in plan.rule.then.basis]
+        positions = tuple(sorted({p for c in about for p in (c.get("first_position"), c.get("position"))
+                                  if isinstance(p, int)}))
+        findings.append(QuotaFinding(code=plan.target, candidate=about[-1].get("candidate_id"),
                                      positions=positions, explanation=plan.explain(firing.bindings, memo),
                                      rule=plan.rule.id))
     # The engine's firing order is not part of the contract: order by place in the list.
-    findings.sort(key=lambda f: (f.positions[-1], f.positions, f.code))
+    findings.sort(key=lambda f: (f.positions[-1] if f.positions else 0, f.positions, f.code))
     refs = policy.refs()
-    return QuotaResult(code=code, clause=clause, unit=unit, as_of=as_of, total=total, digital=digital,
+    return QuotaResult(code=code, clause=clause, unit=summary["unit"], as_of=as_of, listed=summary["listed"],
+                       total=total, digital=digital,
                        quota=quota, required_digital=required, meets_quota=meets, add_digital_needed=add,
                        swap_needed=swap, findings=tuple(findings), explanation=explanation,
                        ruleset=refs[0], rules=rules, rulesets=tuple(refs), policy=policy)

@@ -210,6 +210,11 @@ def type_key(kind: str) -> str:
 
 
 def _compile_test(test: Test, params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    if test.op == "not in":  # a value none of the list's: one inequality per value
+        values = _param(params, test.operand) if isinstance(test.operand, Param) else [
+            _value(op, params) for op in test.operand]  # type: ignore[union-attr]
+        unequal = [{"$neq": {test.field: v}} for v in values]
+        return {"$and": unequal} if len(unequal) > 1 else unequal[0]
     if test.op == "in":
         values: Iterable[Any]
         if isinstance(test.operand, Param):

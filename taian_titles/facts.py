@@ -37,12 +37,17 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
                               "issued_on", "revoked"}),
     "work_period": frozenset({"ref", "index", "position", "kind", "direction", "start", "end", "ongoing", "employer"}),
     "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on"}),
-    "title": frozenset({"ref", "index", "position", "level", "digital", "speciality"}),
+    "title": frozenset({"ref", "index", "position", "level", "rank", "digital", "speciality"}),
     "achievement": frozenset({"ref", "index", "position", "description", "date"}),
-    # M9-4 (decision 10): one recommendation list.
+    # M9-4 (decision 10): one recommendation list.  A candidate whose id an earlier entry has
+    # is a ``repeat`` of the entry at ``first_position``, ``agrees`` when both say the same.
     "candidate": frozenset({"ref", "index", "position", "candidate_id", "name", "skill_level", "rank",
-                            "digital"}),
-    "list_summary": frozenset({"ref", "unit", "as_of", "total", "digital", "non_digital", "share_text"}),
+                            "digital", "repeat", "first_position", "agrees"}),
+    # Python's count of the list: ``listed`` entries as submitted; ``total`` the candidates who
+    # count (each distinct id once, its first entry, high-skilled on the evaluation date);
+    # ``digital`` the digital ones among them.
+    "list_summary": frozenset({"ref", "unit", "as_of", "listed", "total", "digital", "non_digital",
+                               "share_text"}),
 }
 
 #: Helper facts Python counts when a ruleset asks for them (``[counts.<fact>]``): their fields,
@@ -54,7 +59,7 @@ COUNTS: dict[str, dict[str, Any]] = {
     "work_time": {
         "fields": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "last_day",
                              "full_years", "years", "eligible_on", "accumulated_zh", "accumulated_en",
-                             "shortfall_zh", "shortfall_en"}),
+                             "shortfall_zh", "shortfall_en", "shortfall_days"}),
         "group_by": ("kind", "direction"),
         "parameters": {"years": "years"},
     },
@@ -70,9 +75,10 @@ COUNTS: dict[str, dict[str, Any]] = {
 }
 
 #: Parameters Python reads, by the fact type whose facts need them: certificate directions are
-#: checked against the programme's directions.
+#: checked against the programme's directions; a list counts its high-skilled candidates.
 PARAMETERS_READ: dict[str, dict[str, str]] = {
     "certificate": {"digital_directions": "list"},
+    "list_summary": {"high_skilled_from": "skill_level"},
 }
 
 
@@ -114,7 +120,7 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, 
         })
     for i, t in enumerate(applicant.titles):
         facts.append({"t": "title", "ref": f"title:{i}", "index": i, "position": i + 1, "level": t.level.code,
-                      "digital": t.digital, "speciality": t.speciality or ""})
+                      "rank": t.level.grade, "digital": t.digital, "speciality": t.speciality or ""})
     for i, a in enumerate(applicant.achievements):
         facts.append({"t": "achievement", "ref": f"achievement:{i}", "index": i, "position": i + 1,
                       "description": a.description, "date": a.date.isoformat() if a.date else UNDATED})
@@ -156,6 +162,7 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years:
         fact["eligible_on"] = summary.eligible_on.isoformat()
     if summary.shortfall:
         fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
+        fact["shortfall_days"] = summary.shortfall_days
     return fact
 
 
@@ -199,21 +206,39 @@ def percent_text(share: Fraction, places: int = 2, *, trim: bool = False) -> str
     return f"{whole}.{frac:0{places}d}%"
 
 
-def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date,
-                              counts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The input facts of one recommendation list evaluated on ``as_of``.
+def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date, counts: Mapping[str, Any],
+                              high_skilled_rank: int) -> list[dict[str, Any]]:
+    """The input facts of one recommendation list evaluated on ``as_of`` (decision 10).
 
-    Candidates are counted as listed: a candidate id that appears twice counts twice (a rule
-    reports the duplicate as a finding).  Candidate ids are kept in ``candidate_id``, never in
-    ``id`` (the engine's own key).  ``counts`` gives the quota share when the policy asks for
-    the ``quota_requirement`` helper fact.
+    Python counts the list: each distinct candidate id once (its first entry), and only
+    candidates at or above ``high_skilled_rank`` (the ruleset's ``high_skilled_from``); a
+    repeated id is marked on its later entries (``repeat``, ``first_position``, ``agrees``) so
+    that rules can report it.  Candidate ids are kept in ``candidate_id``, never in ``id`` (the
+    engine's own key), and never compared by the engine.  ``counts`` gives the quota share when
+    the policy asks for the ``quota_requirement`` helper fact.
     """
-    total = len(rec.candidates)
-    digital = sum(1 for c in rec.candidates if c.digital)
+    first: dict[str, Any] = {}
+    candidates: list[dict[str, Any]] = []
+    total = digital = 0
+    for i, c in enumerate(rec.candidates):
+        fact = {"t": "candidate", "ref": f"candidate:{i}", "index": i, "position": i + 1,
+                "candidate_id": c.id, "name": c.name or "", "skill_level": c.skill_level.code,
+                "rank": c.skill_level.rank, "digital": c.digital}
+        earlier = first.get(c.id)
+        if earlier is None:
+            first[c.id] = c, i + 1
+            fact.update(repeat=False, first_position=i + 1, agrees=True)
+            if c.skill_level.rank >= high_skilled_rank:
+                total += 1
+                digital += c.digital
+        else:
+            fact.update(repeat=True, first_position=earlier[1],
+                        agrees=(earlier[0].skill_level, earlier[0].digital) == (c.skill_level, c.digital))
+        candidates.append(fact)
     facts: list[dict[str, Any]] = [
         {"t": "context", "as_of": as_of.isoformat()},
         {"t": "list_summary", "ref": f"list:{rec.unit}", "unit": rec.unit, "as_of": as_of.isoformat(),
-         "total": total, "digital": digital, "non_digital": total - digital,
+         "listed": len(rec.candidates), "total": total, "digital": digital, "non_digital": total - digital,
          "share_text": percent_text(Fraction(digital, total)) if total else "0.00%"},
     ]
     requirement = counts.get("quota_requirement")
@@ -227,8 +252,5 @@ def recommendation_list_facts(rec: RecommendationList, as_of: _dt.date,
         if add is not None:
             need["add_digital_needed"] = add
         facts.append(need)
-    for i, c in enumerate(rec.candidates):
-        facts.append({"t": "candidate", "ref": f"candidate:{i}", "index": i, "position": i + 1,
-                      "candidate_id": c.id, "name": c.name or "", "skill_level": c.skill_level.code,
-                      "rank": c.skill_level.rank, "digital": c.digital})
+    facts.extend(candidates)
     return facts

@@ -24,6 +24,7 @@ __all__ = [
     "FieldError",
     "CertificateKind",
     "Level",
+    "TitleLevel",
     "WorkKind",
     "SkillLevel",
     "Certificate",
@@ -117,6 +118,33 @@ class Level(Labelled):
     junior = ("junior", "初级", "junior")
     intermediate = ("intermediate", "中级", "intermediate")
     senior = ("senior", "高级", "senior")
+
+
+class TitleLevel(Labelled):
+    """Level of a professional title (职称) held: 员级 and 助理级 (the two junior grades), 中级, 副高级
+    and 正高级 (the two senior grades), or ``senior`` for a senior title of unknown grade."""
+
+    entry = ("entry", "员级", "entry level")
+    junior = ("junior", "初级", "junior")
+    intermediate = ("intermediate", "中级", "intermediate")
+    deputy_senior = ("deputy_senior", "副高级", "deputy senior")
+    full_senior = ("full_senior", "正高级", "full senior")
+    senior = ("senior", "高级", "senior")
+
+    @classmethod
+    def _spellings(cls) -> dict[str, "Labelled"]:
+        table = super()._spellings()
+        for spelling, code in (("助理级", "junior"), ("技术员", "entry"), ("助理工程师", "junior"),
+                               ("工程师", "intermediate"), ("高级工程师", "deputy_senior"),
+                               ("正高级工程师", "full_senior")):
+            table.setdefault(spelling, cls(code))
+        return table
+
+    @property
+    def grade(self) -> int:
+        """员级 1 < 助理级 2 < 中级 3 < 副高级 4 = 高级 of unknown grade 4 < 正高级 5."""
+        return {"entry": 1, "junior": 2, "intermediate": 3, "deputy_senior": 4, "senior": 4,
+                "full_senior": 5}[self.code]
 
 
 class WorkKind(Labelled):
@@ -231,7 +259,7 @@ class SkillLevelRecord:
 class Title:
     """A professional title (职称) already held."""
 
-    level: Level = attrs.field(converter=Level.parse)
+    level: TitleLevel = attrs.field(converter=TitleLevel.parse)
     digital: bool
     speciality: str | None = None
 
@@ -248,6 +276,7 @@ class Achievement:
 class Applicant:
     id: str
     as_of: _dt.date | None = None
+    name: str | None = None
     certificates: tuple[Certificate, ...] = ()
     work_periods: tuple[WorkPeriod, ...] = ()
     skill_levels: tuple[SkillLevelRecord, ...] = ()
@@ -287,7 +316,7 @@ def label(code: str, lang: str) -> str | None:
 
 def _build_labels() -> dict[str, tuple[str, str]]:
     labels: dict[str, tuple[str, str]] = {}
-    for enum_cls in (CertificateKind, Level, WorkKind, SkillLevel):
+    for enum_cls in (CertificateKind, Level, TitleLevel, WorkKind, SkillLevel):
         for member in enum_cls:
             pair = (member.zh, member.en)
             if labels.setdefault(member.code, pair) != pair:  # pragma: no cover - guarded by a test

@@ -174,13 +174,14 @@ class Policy:
         """One applicant on ``as_of``: facts, the engine, the decision."""
         applicant = self.prepare(applicant)
         facts = applicant_facts(applicant, as_of, self.counts)
-        return build_decision(applicant.id, as_of, self.engine.run(facts), self)
+        return build_decision(applicant.id, as_of, self.engine.run(facts), self, applicant.name)
 
     def check_list(self, rec: RecommendationList, as_of: _dt.date) -> QuotaResult:
         """One recommendation list on ``as_of``: facts, the engine, the quota result."""
-        facts = recommendation_list_facts(rec, as_of, self.counts)
-        digital = sum(1 for c in rec.candidates if c.digital)
-        return build_quota_result(rec.unit, as_of, len(rec.candidates), digital, self.engine.run(facts), self)
+        threshold = self.param("high_skilled_from").rank if self.has_param("high_skilled_from") else 0
+        facts = recommendation_list_facts(rec, as_of, self.counts, threshold)
+        (summary,) = [f for f in facts if f["t"] == "list_summary"]
+        return build_quota_result(summary, as_of, self.engine.run(facts), self)
 
 
 # --------------------------------------------------------------------------- loading

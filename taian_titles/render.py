@@ -1,20 +1,27 @@
-"""Decision letters: a decision rendered for the applicant who reads it (text, Markdown, HTML).
+"""Every human-facing rendering: decision letters, error letters and the city quota report.
 
-A letter has a header (the applicant id, the evaluation date and the highest title that can
-be recognised), one section per outcome with its explanation and the clause's verbatim
-Chinese text, what is not yet met and from when, what was left out and why, and the
-ruleset's id, version and digest as the footer.  Chinese (``zh``) or English (``en``); an
-English letter still quotes the clause in Chinese, the authoritative text, and gives the
-working translation beside it.
+A letter has a letterhead, the applicant's name and id, the evaluation date and the highest title
+that can be recognised; the documents applied with their issuers; one section per outcome with
+its explanation, the clause's verbatim Chinese text under its own document, and the next step;
+what is not yet met and from when; the notes, under their own headings where the policy gives
+one (the measure not applying, nothing applying) and otherwise under "materials not used"; the
+contact office; and the rulesets' id, version and digest.  Chinese (``zh``) or English
+(``en``): an English letter still quotes the clause in Chinese, the authoritative text, and
+gives the working translation beside it.
 
-Renderings are the last step of the data flow: they read a :class:`~taian_titles.Decision`
-and the ruleset's labels, and never evaluate anything.  HTML is one self-contained page
-(UTF-8, inline CSS, no scripts, no external resources) in which every piece of text is
-escaped with :func:`html.escape`; Markdown escapes the characters that Markdown would read.
+Letters are rendered from Jinja2 templates (``taian_titles/templates``: ``letter.txt.j2``,
+``letter.md.j2``, ``letter.html.j2``, ``error.*.j2``, ``page_head.html.j2``,
+``page_tail.html.j2``); an office replaces any of them by putting a file of the same name in a
+folder of its own and passing it as ``templates=`` (``--templates DIR``).  The wording that
+belongs to the policy — letterhead, contact, next steps, title names, note headings — comes
+from the ruleset (``[words.*]``, ``[labels.*]``), not from code.  HTML is autoescaped and
+self-contained (UTF-8, inline CSS, no scripts, no external resources); Markdown escapes what
+Markdown would read.
 
-For batches, :func:`document_head`, :func:`render_fragment`, :func:`render_error` and
-:func:`document_tail` let a caller stream many letters into one document in constant memory;
-:func:`render_decision` is the one-letter shorthand.
+Renderings are the last step of the data flow: they read a result and the policy it carries,
+and never evaluate anything.  For batches, :func:`document_head`, :func:`render_fragment`,
+:func:`render_error` and :func:`document_tail` let a caller stream many letters into one
+document in constant memory; :func:`render_decision` is the one-letter shorthand.
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+import jinja2
 
 from .decision import Decision
 from .errors import RecordError
@@ -31,37 +41,44 @@ from .model import Level
 from .policy import Policy, default_policy
 
 __all__ = ["FORMATS", "LANGS", "render_decision", "render_fragment", "render_error", "render_quota_report",
-           "document_head", "document_tail", "describe_basis", "CJK_FONTS", "quota_table_text",
-           "quota_summary_line"]
+           "document_head", "document_tail", "describe_basis", "letter_context", "CJK_FONTS",
+           "quota_table_text", "quota_summary_line", "md_escape"]
 
 #: Readable formats of a letter.
 FORMATS = ("text", "markdown", "html")
 LANGS = ("zh", "en")
+_SUFFIX = {"text": "txt", "markdown": "md", "html": "html"}
 
 #: Font fallback list of the HTML letters: common CJK fonts on Linux, macOS and Windows.
 CJK_FONTS = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", '
              '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", '
              '"WenQuanYi Zen Hei", "SimSun", "Droid Sans Fallback", sans-serif')
 
+#: The words of the letter's layout (what belongs to the policy comes from the ruleset).
 _WORDS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "数字人才评价结果告知书",
-        "policy": "依据：{document}《{title}》",
+        "policy": "依据",
+        "document_line": "{document}《{title}》，{issued_on}印发",
+        "issuers": "发文单位",
+        "name": "申请人",
         "applicant": "申请人编号",
         "as_of": "评估日期",
         "highest": "可直接认定的最高职称",
         "none": "无",
         "outcomes": "一、适用的条款及结论",
+        "no_outcomes": "依据所提交的材料，本次评估未适用任何条款。",
         "not_met": "二、尚未满足的条件",
         "no_not_met": "无。",
         "eligible_from": "如情况不变，自 {date} 起满足",
         "no_date": "仅凭时间推移无法满足",
-        "notes": "三、未予计入的材料",
+        "notes": "三、未予计入的材料及原因",
         "no_notes": "无。",
         "explanation": "说明",
         "clause_text": "条款原文",
         "translation": "英文译文",
         "basis": "依据材料",
+        "next_step": "下一步",
         "ruleset": "规则集",
         "version": "版本",
         "digest": "摘要",
@@ -72,25 +89,31 @@ _WORDS: dict[str, dict[str, str]] = {
         "internal_intro": "程序在评估这条记录时出错，未作评估；这不是所提交材料的问题，请将以下信息告知系统维护方：",
         "letter_title": "评价结果告知书 · {id}",
         "batch_title": "评价结果告知书",
+        "colon": "：", "sep": "，", "dash": "——", "list_sep": "、",
     },
     "en": {
         "title": "Notice of evaluation: digital talent title routes",
-        "policy": "Under {document}, {title_en}",
+        "policy": "Under",
+        "document_line": "{document}, {title_en}, issued on {issued_on}",
+        "issuers": "Issued by",
+        "name": "Applicant",
         "applicant": "Applicant id",
         "as_of": "Evaluation date",
         "highest": "Highest title that can be directly recognised",
         "none": "none",
         "outcomes": "1. Clauses that apply and what they allow",
+        "no_outcomes": "On the records submitted, no clause applies on this date.",
         "not_met": "2. Conditions not yet met",
         "no_not_met": "None.",
         "eligible_from": "met from {date} if nothing else changes",
         "no_date": "time alone will not close the gap",
-        "notes": "3. Records left out",
+        "notes": "3. Records not used, and why",
         "no_notes": "None.",
         "explanation": "Explanation",
         "clause_text": "Clause (Chinese, authoritative)",
         "translation": "Working translation",
         "basis": "Based on",
+        "next_step": "Next step",
         "ruleset": "Ruleset",
         "version": "version",
         "digest": "digest",
@@ -104,6 +127,7 @@ _WORDS: dict[str, dict[str, str]] = {
                           "system's maintainers:",
         "letter_title": "Notice of evaluation · {id}",
         "batch_title": "Notices of evaluation",
+        "colon": ": ", "sep": ", ", "dash": "—", "list_sep": ", ",
     },
 }
 
@@ -133,105 +157,7 @@ def describe_basis(ref: str, lang: str) -> str:
     return pattern[0 if lang == "zh" else 1].format(key=key, n=n)
 
 
-def _outcome_label(policy: Policy, code: str, lang: str) -> str:
-    entry = policy.outcome(code)
-    return entry[lang] if entry and entry.get(lang) else code
-
-
-def _level_label(policy: Policy, level: Level | None, lang: str) -> str:
-    if level is None:
-        return _WORDS[lang]["none"]
-    name = policy.label("titles", level.code, lang)
-    return name or (level.zh if lang == "zh" else level.en)
-
-
-def _clause_en(policy: Policy, clause: str) -> str:
-    return policy.clause(clause).get("en", "")
-
-
-def _policy_line(policy: Policy, lang: str) -> str:
-    lines = []
-    for document in policy.documents:
-        meta = document.metadata
-        lines.append(_WORDS[lang]["policy"].format(document=meta.get("document", document.id),
-                                                   title=meta.get("title", ""),
-                                                   title_en=meta.get("title_en", meta.get("title", ""))))
-    return ("；" if lang == "zh" else "; ").join(lines)
-
-
-def _no_outcomes(policy: Policy, lang: str) -> str:
-    return policy.words("no_outcomes", lang, "依据所提交的材料，本次评估未适用任何条款。" if lang == "zh"
-                        else "On the records submitted, no clause applies on this date.")
-
-
-# --------------------------------------------------------------------------- the letter as data
-
-def _letter(decision: Decision, lang: str, policy: Policy) -> dict[str, Any]:
-    """Everything a letter shows, as plain strings, in the order it shows them."""
-    w = _WORDS[lang]
-    sep = "；" if lang == "zh" else "; "
-
-    def item(entry: Any, label: str, when: str | None = None) -> dict[str, Any]:
-        return {"label": label, "clause": entry.clause, "when": when,
-                "explanation": entry.explanation[lang], "clause_text": entry.clause_text,
-                "translation": _clause_en(policy, entry.clause) if lang == "en" else "",
-                "basis": sep.join(describe_basis(b, lang) for b in entry.basis)}
-
-    outcomes = [item(o, _outcome_label(policy, o.code, lang)) for o in decision.outcomes]
-    not_met = []
-    for n in decision.not_met:
-        when = (w["eligible_from"].format(date=n.eligible_on.isoformat()) if n.eligible_on
-                else w["no_date"])
-        not_met.append(item(n, _outcome_label(policy, n.code, lang), when))
-    notes = [n.explanation[lang] for n in decision.notes]
-    refs = decision.rulesets or (decision.ruleset,)
-    return {
-        "title": w["title"], "policy": _policy_line(policy, lang), "no_outcomes": _no_outcomes(policy, lang),
-        "header": [(w["applicant"], decision.id), (w["as_of"], decision.as_of.isoformat()),
-                   (w["highest"], _level_label(policy, decision.highest_recognized_title, lang))],
-        "outcomes": outcomes, "not_met": not_met, "notes": notes,
-        "footer": [pair for ref in refs for pair in (
-            (w["ruleset"], ref.get("id", "")), (w["version"], ref.get("version", "")),
-            (w["digest"], ref.get("digest", "")))],
-        "footer_note": w["footer"],
-    }
-
-
-# --------------------------------------------------------------------------- text
-
-def _text(letter: Mapping[str, Any], lang: str) -> str:
-    w = _WORDS[lang]
-    colon = "：" if lang == "zh" else ": "
-    lines = [letter["title"], letter["policy"], ""]
-    lines += [f"{k}{colon}{v}" for k, v in letter["header"]]
-
-    def section(title: str, entries: list[dict[str, Any]], empty: str) -> None:
-        lines.extend(["", title])
-        if not entries:
-            lines.append("  " + empty)
-        for i, e in enumerate(entries, 1):
-            head = f"  {i}. {e['label']} [{e['clause']}]"
-            if e["when"]:
-                head += f" —— {e['when']}" if lang == "zh" else f" — {e['when']}"
-            lines.append(head)
-            lines.append(f"     {w['explanation']}{colon}{e['explanation']}")
-            lines.append(f"     {w['clause_text']}{colon}「{e['clause_text']}」")
-            if e["translation"]:
-                lines.append(f"     {w['translation']}{colon}{e['translation']}")
-            if e["basis"]:
-                lines.append(f"     {w['basis']}{colon}{e['basis']}")
-
-    section(w["outcomes"], letter["outcomes"], letter["no_outcomes"])
-    section(w["not_met"], letter["not_met"], w["no_not_met"])
-    lines.extend(["", w["notes"]])
-    lines += [f"  {i}. {n}" for i, n in enumerate(letter["notes"], 1)] or ["  " + w["no_notes"]]
-    lines.extend(["", "-" * 60])
-    lines.append(("，" if lang == "zh" else ", ").join(f"{k}{colon}{v}" for k, v in letter["footer"]))
-    lines.append(letter["footer_note"])
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- Markdown
+# --------------------------------------------------------------------------- Markdown escaping
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])", re.MULTILINE)
@@ -254,41 +180,132 @@ def md_escape(text: str, line_start: bool = False) -> str:
     return _MD_LINE_START.sub(escape_start, text)
 
 
-def _markdown(letter: Mapping[str, Any], lang: str) -> str:
+# --------------------------------------------------------------------------- templates
+
+_PACKAGED = jinja2.PackageLoader("taian_titles", "templates")
+_ENVIRONMENTS: dict[str | None, jinja2.Environment] = {}
+
+
+def _environment(templates: str | Path | None) -> jinja2.Environment:
+    """The template environment: an office's own folder first (if given), then the package's."""
+    key = None if templates is None else str(Path(templates).resolve())
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        loader: jinja2.BaseLoader = _PACKAGED if key is None else jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(key), _PACKAGED])
+        env = jinja2.Environment(
+            loader=loader, autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+            keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        env.filters["md"] = md_escape
+        env.filters["mdline"] = lambda text: md_escape(text, True)
+        env.filters["code"] = lambda text: str(text).replace("`", "")
+        _ENVIRONMENTS[key] = env
+    return env
+
+
+def _template(name: str, templates: str | Path | None) -> jinja2.Template:
+    try:
+        return _environment(templates).get_template(name)
+    except jinja2.TemplateError as exc:
+        raise ValueError(f"letter template {name}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- the letter as data
+
+def _outcome_label(policy: Policy, code: str, lang: str) -> str:
+    entry = policy.outcome(code)
+    return entry[lang] if entry and entry.get(lang) else code
+
+
+def _level_label(policy: Policy, level: Level | None, lang: str) -> str:
+    if level is None:
+        return _WORDS[lang]["none"]
+    name = policy.label("titles", level.code, lang)
+    return name or (level.zh if lang == "zh" else level.en)
+
+
+def _documents(policy: Policy, lang: str) -> list[dict[str, str]]:
     w = _WORDS[lang]
-    colon = "：" if lang == "zh" else ": "
-    e_ = md_escape
-    out = [f"# {e_(letter['title'])}", "", f"*{e_(letter['policy'])}*", ""]
-    out += [f"- **{e_(k)}**{colon}{e_(v)}" for k, v in letter["header"]]
-
-    def section(title: str, entries: list[dict[str, Any]], empty: str) -> None:
-        out.extend(["", f"## {e_(title)}", ""])
-        if not entries:
-            out.append(md_escape(empty, True))
-        for e in entries:
-            head = f"### {e_(e['label'])} ({e_(e['clause'])})"
-            out.extend([head, ""])
-            if e["when"]:
-                out.extend([f"**{e_(e['when'])}**", ""])
-            out.extend([md_escape(e["explanation"], True), "", f"> {e_(w['clause_text'])}{colon}{e_(e['clause_text'])}"])
-            if e["translation"]:
-                out.extend([">", f"> {e_(w['translation'])}{colon}{e_(e['translation'])}"])
-            if e["basis"]:
-                out.extend(["", f"{e_(w['basis'])}{colon}{e_(e['basis'])}"])
-            out.append("")
-
-    section(w["outcomes"], letter["outcomes"], letter["no_outcomes"])
-    section(w["not_met"], letter["not_met"], w["no_not_met"])
-    out.extend(["", f"## {e_(w['notes'])}", ""])
-    out += [f"- {e_(n)}" for n in letter["notes"]] or [md_escape(w["no_notes"], True)]
-    out.extend(["", "---", ""])
-    out.append(("，" if lang == "zh" else ", ").join(f"{e_(k)}{colon}`{v.replace('`', '')}`"
-                                                      for k, v in letter["footer"]))
-    out.extend(["", f"*{e_(letter['footer_note'])}*"])
-    return "\n".join(out) + "\n"
+    out = []
+    for document in policy.documents:
+        meta = document.metadata
+        issued = meta.get("issued_on")
+        out.append({"id": document.id, "document": str(meta.get("document", document.id)),
+                    "line": w["document_line"].format(
+                        document=meta.get("document", document.id), title=meta.get("title", ""),
+                        title_en=meta.get("title_en", meta.get("title", "")),
+                        issued_on=issued.isoformat() if hasattr(issued, "isoformat") else str(issued or "")),
+                    "issuers": w["list_sep"].join(str(i) for i in meta.get("issuers", ()))})
+    return out
 
 
-# --------------------------------------------------------------------------- HTML
+def letter_context(decision: Decision, lang: str = "zh", name: str | None = None) -> dict[str, Any]:
+    """Everything a letter shows, as plain strings, in the order it shows them (the templates'
+    ``letter``).  ``name`` is the applicant's name (the record's optional ``name``)."""
+    _check("text", lang)
+    policy: Policy = decision.policy or default_policy()
+    w = _WORDS[lang]
+    sep = "；" if lang == "zh" else "; "
+
+    def item(entry: Any, label: str, when: str | None = None, step: bool = True) -> dict[str, Any]:
+        kind = (policy.outcome(entry.code) or {}).get("next_step")
+        return {"code": entry.code, "label": label, "clause": entry.clause, "when": when,
+                "document": str(policy.document_of_clause(entry.clause).metadata.get("document", "")),
+                "explanation": entry.explanation[lang], "clause_text": entry.clause_text,
+                "translation": policy.clause(entry.clause).get("en", "") if lang == "en" else "",
+                "basis": sep.join(describe_basis(b, lang) for b in entry.basis),
+                "next_step": (policy.label("next_steps", kind, lang) or "") if step and kind else ""}
+
+    outcomes = [item(o, _outcome_label(policy, o.code, lang)) for o in decision.outcomes]
+    not_met = []
+    for n in decision.not_met:
+        when = (w["eligible_from"].format(date=n.eligible_on.isoformat()) if n.eligible_on else w["no_date"])
+        not_met.append(item(n, _outcome_label(policy, n.code, lang), when, step=False))
+    headed: dict[str, list[str]] = {}
+    plain: list[str] = []
+    for note in decision.notes:
+        heading = policy.label("note_headings", note.code, lang)
+        (headed.setdefault(heading, []) if heading else plain).append(note.explanation[lang])
+    sections = [{"heading": heading, "notes": notes, "empty": ""} for heading, notes in headed.items()]
+    sections.append({"heading": w["notes"], "notes": plain, "empty": w["no_notes"]})
+    header = [(w["applicant"], decision.id), (w["as_of"], decision.as_of.isoformat()),
+              (w["highest"], _level_label(policy, decision.highest_recognized_title, lang))]
+    name = name if name is not None else getattr(decision, "name", None)
+    if name:
+        header.insert(0, (w["name"], name))
+    return {
+        "title": policy.words("letter_title", lang, w["title"]),
+        "letterhead": policy.words("letterhead", lang, ""),
+        "documents": _documents(policy, lang),
+        "header": header,
+        "outcomes": outcomes, "not_met": not_met, "note_sections": sections,
+        "no_outcomes": policy.words("no_outcomes", lang, w["no_outcomes"]),
+        "contact": policy.words("contact", lang, ""),
+        "rulesets": [dict(r) for r in (decision.rulesets or (decision.ruleset,))],
+    }
+
+
+# --------------------------------------------------------------------------- public
+
+def render_fragment(decision: Decision, fmt: str, lang: str = "zh", *,
+                    templates: str | Path | None = None) -> str:
+    """One letter as a part of a document (an ``<article>`` in HTML; the whole letter otherwise)."""
+    _check(fmt, lang)
+    return _template(f"letter.{_SUFFIX[fmt]}.j2", templates).render(
+        letter=letter_context(decision, lang), w=_WORDS[lang], lang=lang)
+
+
+def render_decision(decision: Decision, fmt: str, lang: str = "zh", *,
+                    templates: str | Path | None = None) -> str:
+    """A decision letter: ``fmt`` is ``text``, ``markdown`` or ``html`` (a complete page); ``lang`` zh or en.
+
+    The outcome names, the clauses and their translations come from the policy the decision
+    was made with, and the footer cites its rulesets.
+    """
+    title = _WORDS[lang]["letter_title"].format(id=decision.id) if lang in LANGS else None
+    return (document_head(fmt, lang, title, templates=templates)
+            + render_fragment(decision, fmt, lang, templates=templates) + document_tail(fmt, templates=templates))
+
 
 _CSS = """
 body { font-family: %s; line-height: 1.6; color: #1a1a1a; max-width: 46em; margin: 2em auto;
@@ -297,7 +314,9 @@ article.letter { border: 1px solid #ccc; padding: 1.5em 2em; margin-bottom: 2em;
 h1 { font-size: 1.5em; margin: 0 0 .2em; }
 h2 { font-size: 1.15em; margin-top: 1.4em; border-bottom: 1px solid #ddd; }
 h3 { font-size: 1em; margin: 1em 0 .3em; }
+.letterhead { font-weight: bold; color: #b22; margin: 0 0 .4em; }
 .policy { color: #555; margin-top: 0; }
+.issuers { font-size: .85em; }
 dl.header { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
 dl.header dt { font-weight: bold; }
 dl.header dd { margin: 0; }
@@ -305,93 +324,32 @@ dl.header dd { margin: 0; }
 .when { font-weight: bold; color: #8a4b00; }
 blockquote.clause { margin: .4em 0; padding: .3em .8em; border-left: 4px solid #b22; background: #faf5f5; }
 .basis { color: #555; font-size: .9em; }
+.next-step { background: #f3f7fb; padding: .3em .6em; }
 footer { margin-top: 1.5em; border-top: 1px solid #ccc; padding-top: .6em; font-size: .85em; color: #444; }
 code { word-break: break-all; }
 .error { border-color: #b22; }
-@media print { article.letter { border: none; page-break-after: always; } }
+@media print {
+  body { max-width: none; margin: 0; }
+  article.letter { border: none; margin: 0; padding: 0; page-break-after: always; break-after: page; }
+  article.letter:last-of-type { page-break-after: auto; break-after: auto; }
+  h2, h3 { break-after: avoid; }
+  blockquote.clause, dl.header { break-inside: avoid; }
+}
 """ % CJK_FONTS
 
 
-def document_head(fmt: str, lang: str, title: str | None = None) -> str:
+def document_head(fmt: str, lang: str, title: str | None = None, *, templates: str | Path | None = None) -> str:
     """What comes before the letters of a document (the HTML page's head; nothing otherwise)."""
     _check(fmt, lang)
     if fmt != "html":
         return ""
-    page_title = html.escape(title or _WORDS[lang]["batch_title"])
-    html_lang = "zh-CN" if lang == "zh" else "en"
-    return (f'<!DOCTYPE html>\n<html lang="{html_lang}">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{page_title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n")
+    return _template("page_head.html.j2", templates).render(
+        title=title or _WORDS[lang]["batch_title"], html_lang="zh-CN" if lang == "zh" else "en", css=_CSS)
 
 
-def document_tail(fmt: str) -> str:
+def document_tail(fmt: str, *, templates: str | Path | None = None) -> str:
     """What comes after the letters of a document (closes the HTML page; nothing otherwise)."""
-    return "</body>\n</html>\n" if fmt == "html" else ""
-
-
-def _html(letter: Mapping[str, Any], lang: str) -> str:
-    w = _WORDS[lang]
-    e_ = html.escape
-    out = ['<article class="letter">', f"<h1>{e_(letter['title'])}</h1>",
-           f'<p class="policy">{e_(letter["policy"])}</p>', '<dl class="header">']
-    out += [f"<dt>{e_(k)}</dt><dd>{e_(v)}</dd>" for k, v in letter["header"]]
-    out.append("</dl>")
-
-    def section(cls: str, title: str, entries: list[dict[str, Any]], empty: str) -> None:
-        out.append(f'<section class="{cls}"><h2>{e_(title)}</h2>')
-        if not entries:
-            out.append(f"<p>{e_(empty)}</p>")
-        for e in entries:
-            out.append(f'<div class="item"><h3>{e_(e["label"])} '
-                       f'<span class="clause-id">〔{e_(e["clause"])}〕</span></h3>')
-            if e["when"]:
-                out.append(f'<p class="when">{e_(e["when"])}</p>')
-            out.append(f'<p class="explanation">{e_(e["explanation"])}</p>')
-            out.append(f'<blockquote class="clause" lang="zh-CN"><strong>{e_(w["clause_text"])}</strong>'
-                       f"：{e_(e['clause_text'])}</blockquote>")
-            if e["translation"]:
-                out.append(f'<p class="translation" lang="en"><em>{e_(w["translation"])}: '
-                           f"{e_(e['translation'])}</em></p>")
-            if e["basis"]:
-                out.append(f'<p class="basis">{e_(w["basis"])}：{e_(e["basis"])}</p>'
-                           if lang == "zh" else f'<p class="basis">{e_(w["basis"])}: {e_(e["basis"])}</p>')
-            out.append("</div>")
-        out.append("</section>")
-
-    section("outcomes", w["outcomes"], letter["outcomes"], letter["no_outcomes"])
-    section("not-met", w["not_met"], letter["not_met"], w["no_not_met"])
-    out.append(f'<section class="notes"><h2>{e_(w["notes"])}</h2>')
-    if letter["notes"]:
-        out.append("<ul>" + "".join(f"<li>{e_(n)}</li>" for n in letter["notes"]) + "</ul>")
-    else:
-        out.append(f"<p>{e_(w['no_notes'])}</p>")
-    out.append("</section>")
-    colon = "：" if lang == "zh" else ": "
-    out.append('<footer><p class="ruleset">' + "<br>".join(
-        f"{e_(k)}{colon}<code>{e_(v)}</code>" for k, v in letter["footer"]) + "</p>"
-        f"<p>{e_(letter['footer_note'])}</p></footer>")
-    out.append("</article>")
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- public
-
-def render_fragment(decision: Decision, fmt: str, lang: str = "zh") -> str:
-    """One letter as a part of a document (an ``<article>`` in HTML; the whole letter otherwise)."""
-    _check(fmt, lang)
-    letter = _letter(decision, lang, decision.policy or default_policy())
-    return {"text": _text, "markdown": _markdown, "html": _html}[fmt](letter, lang)
-
-
-def render_decision(decision: Decision, fmt: str, lang: str = "zh") -> str:
-    """A decision letter: ``fmt`` is ``text``, ``markdown`` or ``html`` (a complete page); ``lang`` zh or en.
-
-    The outcome names, the clauses and their translations come from the policy the decision
-    was made with, and the footer cites its rulesets.
-    """
-    title = _WORDS[lang]["letter_title"].format(id=decision.id) if lang in LANGS else None
-    return (document_head(fmt, lang, title) + render_fragment(decision, fmt, lang)
-            + document_tail(fmt))
+    return _template("page_tail.html.j2", templates).render() if fmt == "html" else ""
 
 
 def _error_items(error: RecordError | Mapping[str, Any], lang: str) -> tuple[bool, list[tuple[str | None, str]]]:
@@ -410,7 +368,7 @@ def _error_items(error: RecordError | Mapping[str, Any], lang: str) -> tuple[boo
 
 
 def render_error(record_id: str | None, error: RecordError | Mapping[str, Any], fmt: str,
-                 lang: str = "zh", where: str | None = None) -> str:
+                 lang: str = "zh", where: str | None = None, *, templates: str | Path | None = None) -> str:
     """A record that could not be evaluated, with every problem and its path, as part of a document.
 
     ``error`` is an :class:`~taian_titles.errors.InputError` or an
@@ -420,25 +378,14 @@ def render_error(record_id: str | None, error: RecordError | Mapping[str, Any], 
     _check(fmt, lang)
     w = _WORDS[lang]
     internal, pairs = _error_items(error, lang)
-    intro = w["internal_intro" if internal else "error_intro"]
-    sep = "：" if lang == "zh" else ": "
     who = record_id if record_id is not None else ("（无编号）" if lang == "zh" else "(no id)")
     if lang == "zh":
         heading = f"{w['error_title']}：{who}" + (f"（{where}）" if where else "")
     else:
         heading = f"{w['error_title']}: {who}" + (f" ({where})" if where else "")
-    if fmt == "text":
-        body = "\n".join(f"  - {path}{sep}{message}" if path else f"  - {message}" for path, message in pairs)
-        return f"{heading}\n{intro}\n{body}\n"
-    if fmt == "markdown":
-        body = "\n".join(f"- `{path}`{sep}{md_escape(message)}" if path else f"- {md_escape(message)}"
-                         for path, message in pairs)
-        return f"# {md_escape(heading)}\n\n{md_escape(intro)}\n\n{body}\n"
-    e_ = html.escape
-    items = "".join(f"<li><code>{e_(path)}</code>{sep}{e_(message)}</li>" if path else f"<li>{e_(message)}</li>"
-                    for path, message in pairs)
-    return (f'<article class="letter error"><h1>{e_(heading)}</h1><p>{e_(intro)}</p>'
-            f"<ul>{items}</ul></article>\n")
+    return _template(f"error.{_SUFFIX[fmt]}.j2", templates).render(
+        heading=heading, intro=w["internal_intro" if internal else "error_intro"], w=w,
+        problems=[{"path": path or "", "message": message} for path, message in pairs])
 
 
 # --------------------------------------------------------------------------- the city quota report (M9-4)

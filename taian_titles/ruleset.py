@@ -52,7 +52,7 @@ __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal",
 #: 泰人社发〔2025〕5号.
 DEFAULT_RULESETS = ("tairenshefa-2025-5.toml",)
 #: Stages run in this order; a stage starts when the one before has stopped firing.
-STAGES = ("derive", "outcome", "summary")
+STAGES = ("derive", "outcome", "summary", "final")
 #: What a rule may do when it fires.
 ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota", "finding")
 #: Actions that produce something a reader sees, so the rule needs explanation templates.
@@ -84,7 +84,7 @@ Operand = Literal | Ref | Param
 @attrs.frozen
 class Test:
     field: str
-    op: str  # one of OPERATORS or "in"
+    op: str  # one of OPERATORS, "in" or "not in"
     operand: Operand | tuple[Operand, ...]
 
 
@@ -490,6 +490,9 @@ def _test(toks: list[tuple[str, str]]) -> tuple[Test, list[tuple[str, str]]]:
     if len(toks) < 3 or toks[0][0] != "name" or "." in toks[0][1]:
         raise ValueError("expected 'field op value'")
     field, (kind, op) = toks[0][1], toks[1]
+    if kind == "name" and op == "not" and len(toks) > 3 and toks[2] == ("name", "in"):
+        test, rest = _test([toks[0], toks[2], *toks[3:]])
+        return Test(field, "not in", test.operand), rest
     if kind == "name" and op == "in":
         if toks[2][0] == "param":
             return Test(field, "in", _operand(toks[2])), toks[3:]
@@ -692,7 +695,7 @@ def _check_document(rules: list[Rule], parameters: Mapping[str, Any], problems: 
             for test in cond.tests:
                 ops = test.operand if isinstance(test.operand, tuple) else (test.operand,)
                 operands += [(cond.source, op) for op in ops]
-                if test.op == "in" and any(isinstance(op, Ref) for op in ops):
+                if test.op in ("in", "not in") and any(isinstance(op, Ref) for op in ops):
                     # the engine matches such a list wrongly (see engine._condition_body)
                     problems.append(f"{where}: {cond.source!r}: 'in [...]' may list only values and "
                                     f"parameters, not another fact's field (the engine would match "
@@ -718,8 +721,10 @@ def _check_document(rules: list[Rule], parameters: Mapping[str, Any], problems: 
                 elif op.attr is not None and op.attr != "rank":
                     problems.append(f"{where}: {source!r}: ${op.name}.{op.attr}: only .rank is known")
         verdict = dict(then.set).get("meets_quota")
-        if then.kind == "quota" and not (isinstance(verdict, Literal) and isinstance(verdict.value, bool)):
-            problems.append(f"{where}: a quota rule must say its verdict: set = {{ meets_quota = true }} or false")
+        if then.kind == "quota" and not (isinstance(verdict, Literal)
+                                         and (isinstance(verdict.value, bool) or verdict.value is None)):
+            problems.append(f"{where}: a quota rule must say its verdict: set = {{ meets_quota = true }}, "
+                            f"false, or \"none\" (cannot be judged)")
         if then.kind == "highest_title" and then.target not in {lv.code for lv in Level}:
             problems.append(f"{where}: highest_title {then.target!r} is not one of "
                             f"{', '.join(lv.code for lv in Level)}")

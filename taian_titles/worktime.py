@@ -1,74 +1,64 @@
-"""Accumulated working time: when an applicant has worked "N full years".
+"""Accumulated working time: when an applicant has worked "N full years" (decision 6).
 
-This module implements decision 6 of the policy spec.  The decision reads:
+The reading (ruleset 1.1, see ``docs/decisions.md``):
 
-    "A work period covers its days from ``start`` to ``end``, both included; an
-    ongoing period (no ``end``) runs to ``as_of``, and nothing after ``as_of``
-    counts.  Overlapping or adjacent periods merge, so no day counts twice.  Lay
-    the covered days end to end as one virtual continuous period that finishes on
-    the last covered day.  N full years are met when that virtual period reaches
-    its Nth anniversary, counted as the Civil Code counts periods (art. 201-202:
-    the first day is not counted; a period ends on the corresponding day of the
-    final month, or that month's last day where there is none).  For one
-    continuous period this is simply its anniversary: work from 2022-03-01 meets
-    3 years on 2025-03-01, not on 2025-02-28; work from 2024-02-29 meets them on
-    2027-02-28; a period 2023-01-01 to 2025-12-31 falls one day short.  Finished
-    periods give the same answer whatever ``as_of`` is, so a result never flips
-    while nothing changes. ... explanations state the accumulated time in years,
-    months and days."
+    Work is counted in whole days: a work period covers ``start`` to ``end``, both included.
+    The evaluation day itself is not yet worked, so an ongoing period, or one that ends on
+    or after ``as_of``, counts up to the day before ``as_of``; nothing later counts.
+    Overlapping or adjacent periods merge, so no day counts twice.  Lay the counted days end
+    to end as one continuous stretch that finishes on the last counted day L; let F be its
+    first day.  N full years are met when the day after L is on or after the Nth anniversary
+    of F (the corresponding day N years later, or the last day of that month where there is
+    none, as the Civil Code art. 202 fixes the end of a period).
+
+So a finished 3-year contract 2022-06-01 to 2025-05-31 is 3 full years; ongoing work from
+2022-03-01 meets 3 years on 2025-03-01, not on 2025-02-28; work from 2024-02-29 meets them on
+2027-02-28; a period 2023-01-01 to 2025-12-31 meets them.
 
 Formalisation
 -------------
-A *period* is a pair ``(start, end)`` of :class:`datetime.date`, ``end`` being
-``None`` for an ongoing period.  For an evaluation date ``as_of``:
+A *period* is a pair ``(start, end)`` of :class:`datetime.date`, ``end`` being ``None`` for an
+ongoing period.  For an evaluation date ``as_of``:
 
-* ``D`` is the set of covered days: every day ``start <= x <= end`` of some period
-  (``end = as_of`` for an ongoing one), keeping only days ``x <= as_of``.
-  :func:`merge` returns ``D`` as sorted, disjoint, non-adjacent :class:`Span` s.
+* ``D`` is the set of counted days: every day ``start <= x <= end`` of some period (``end =
+  as_of - 1`` for an ongoing one), keeping only days ``x < as_of``.  :func:`merge` returns
+  ``D`` as sorted, disjoint, non-adjacent :class:`Span` s.
 * ``count = |D|`` (:func:`covered_days`) and ``L = max(D)`` (:func:`last_covered_day`).
-* The virtual continuous period is ``[S, L]`` with ``S = L - (count - 1) days``
-  (:func:`virtual_start`): it has exactly ``count`` days and ends on ``L``.
-* :func:`add_years` / :func:`add_months` give the Civil Code's "corresponding
-  day": same day of the month ``N`` years (months) later, or that month's last day
-  where it does not exist (29 February + 1 year = 28 February).
-* N full years are met on ``as_of`` iff ``count > 0`` and ``L >= add_years(S, N)``
-  (:func:`years_met`).  Because the first day is not counted (art. 201), a period
-  started on ``S`` completes N years at the end of ``add_years(S, N)`` (art. 202):
-  work from 2022-03-01 meets 3 years on 2025-03-01.
+* The stretch is ``[F, L]`` with ``F = L - (count - 1) days`` (:func:`virtual_start`): it has
+  exactly ``count`` days and ends on ``L``; ``E = L + 1 day`` is the day after it.
+* :func:`add_years` / :func:`add_months` give the Civil Code's "corresponding day": same day of
+  the month ``N`` years (months) later, or that month's last day where it does not exist
+  (29 February + 1 year = 28 February).
+* N full years are met on ``as_of`` iff ``count > 0`` and ``E >= add_years(F, N)``
+  (:func:`years_met`).
 
-Since ``S`` and ``L`` depend only on the covered days, and finished periods cover
-the same days whatever ``as_of`` is once it is past their end, the answer for
-finished periods never changes as ``as_of`` moves on.
+Since ``F`` and ``L`` depend only on the counted days, and finished periods cover the same
+days whatever ``as_of`` is once it is past their end, the answer for finished periods never
+changes as ``as_of`` moves on.
 
 Accumulated time (:func:`accumulated`)
 --------------------------------------
-The accumulated time is the length of the virtual period measured the Civil Code
-way, i.e. the calendar distance from ``S`` to ``L`` with the first day (``S``)
-not counted:
+The time counted is the calendar distance from ``F`` to ``E`` (the stretch ``[F, L]``, its
+days all counted):
 
-* ``k`` = the largest number of whole months with ``add_months(S, k) <= L``;
+* ``k`` = the largest number of whole months with ``add_months(F, k) <= E``;
 * ``years, months = divmod(k, 12)``;
-* ``days = (L - add_months(S, k)).days``.
+* ``days = (E - add_months(F, k)).days``.
 
-Every month count is taken from ``S`` itself (never chained), and
-``add_years(S, y) == add_months(S, 12 * y)``, so month-end clamping is applied
-identically here and in :func:`years_met`.  Hence, for every ``N >= 0``,
-``accumulated(p, a).years >= N`` if and only if ``years_met(p, a, N)`` — also
-when ``S`` is 29 February or another month end.  Examples: ``S = 2022-03-01``,
-``L = 2025-03-01`` gives 3 years 0 months 0 days (met); ``L = 2025-02-28`` gives
-2 years 11 months 27 days (not met); ``S = 2024-02-29``, ``L = 2027-02-28`` gives
-3 years 0 months 0 days (met).  Consequence of not counting the first day: a
-single covered day accumulates "0 years, 0 months and 0 days", as does no covered
-day at all.
+Every month count is taken from ``F`` itself (never chained), and ``add_years(F, y) ==
+add_months(F, 12 * y)``, so month-end clamping is applied identically here and in
+:func:`years_met`.  Hence, for every ``N >= 0``, ``accumulated(p, a).years >= N`` if and only
+if ``years_met(p, a, N)`` — also when ``F`` is 29 February or another month end.  Examples:
+2022-06-01 to 2025-05-31 gives 3 years 0 months 0 days (met); ongoing from 2022-03-01 on
+``as_of`` 2025-02-28 gives 2 years 11 months 27 days (not met).  A single counted day
+accumulates "1 day"; no counted day at all, "0 days".
 
-:func:`shortfall` is the calendar distance, measured the same way, from ``L`` to
-the anniversary ``add_years(S, N)``, i.e. the time that still has to be worked
-if work resumed the day after ``L`` without a break (2023-01-01 to 2025-12-31
-against 3 years: 1 day).  With no covered day at all it is ``N`` years (the
-period would start on the first day worked, which is not itself counted).
+:func:`shortfall` is the calendar distance, measured the same way, from ``E`` to the
+anniversary ``add_years(F, N)``: the time still to work if work goes on from ``E`` without a
+break; :func:`shortfall_days` gives it in days.  With no counted day at all it is ``N`` years.
 
-:func:`eligible_on` projects the recorded periods forward and returns the first
-later date on which the requirement is met, in closed form (see its docstring).
+:func:`eligible_on` projects the recorded periods forward and returns the first later date on
+which the requirement is met, in closed form (see its docstring).
 """
 
 from __future__ import annotations
@@ -94,6 +84,9 @@ __all__ = [
     "eligible_on",
     "accumulated",
     "shortfall",
+    "shortfall_days",
+    "WorkTime",
+    "summarise",
 ]
 
 _ONE_DAY = timedelta(days=1)
@@ -268,22 +261,25 @@ def _merge_open(
 
 
 def merge(periods: Iterable[Period], as_of: date) -> tuple[Span, ...]:
-    """The covered days up to ``as_of`` as sorted, disjoint, non-adjacent spans.
+    """The days counted on ``as_of`` as sorted, disjoint, non-adjacent spans.
 
-    Each period is ``(start, end)`` with ``end is None`` for an ongoing period,
-    which runs to ``as_of``.  Every period is clipped to ``as_of``; one starting
-    after ``as_of`` contributes nothing.  Overlapping periods and adjacent ones
-    (one ends the day before the next starts) merge.  Raises :class:`ValueError`
-    for a period that ends before it starts (whether or not it is clipped).
+    Each period is ``(start, end)`` with ``end is None`` for an ongoing period.  The
+    evaluation day is not yet worked: every period is clipped to the day before ``as_of``,
+    and one starting on or after ``as_of`` contributes nothing.  Overlapping periods and
+    adjacent ones (one ends the day before the next starts) merge.  Raises
+    :class:`ValueError` for a period that ends before it starts (whether or not it is clipped).
     """
     _check_date(as_of, "as_of")
     return _merge_items(_normalise(periods), as_of)
 
 
 def _merge_items(items: list[tuple[date, Optional[date]]], as_of: date) -> tuple[Span, ...]:
+    if as_of == date.min:
+        return ()
+    last = as_of - _ONE_DAY  # the evaluation day itself is not yet worked
     clipped: list[tuple[date, Optional[date]]] = []
     for start, end in items:
-        stop = as_of if end is None or end > as_of else end
+        stop = last if end is None or end > last else end
         if start <= stop:
             clipped.append((start, stop))
     # merged clipped periods: dates, each ending on or after its start
@@ -298,12 +294,12 @@ def _coverage(periods: Iterable[Period], as_of: date) -> tuple[int, Optional[dat
 
 
 def covered_days(periods: Iterable[Period], as_of: date) -> int:
-    """Number of distinct days covered up to ``as_of`` (``|D|``)."""
+    """Number of distinct days counted on ``as_of`` (``|D|``; the evaluation day is not one)."""
     return _coverage(periods, as_of)[0]
 
 
 def last_covered_day(periods: Iterable[Period], as_of: date) -> Optional[date]:
-    """The last covered day ``L`` up to ``as_of``; ``None`` when no day is covered."""
+    """The last counted day ``L`` (before ``as_of``); ``None`` when no day is counted."""
     return _coverage(periods, as_of)[1]
 
 
@@ -315,9 +311,9 @@ def _virtual(periods: Iterable[Period], as_of: date) -> Optional[tuple[date, dat
 
 
 def virtual_start(periods: Iterable[Period], as_of: date) -> Optional[date]:
-    """Start ``S = L - (count - 1) days`` of the virtual continuous period.
+    """First day ``F = L - (count - 1) days`` of the counted days laid end to end.
 
-    ``None`` when no day is covered.
+    ``None`` when no day is counted.
     """
     v = _virtual(periods, as_of)
     return None if v is None else v[0]
@@ -329,8 +325,8 @@ def _check_years(years: int) -> None:
 
 
 def anniversary(periods: Iterable[Period], as_of: date, years: int) -> Optional[date]:
-    """``add_years(S, years)``: the day on which the virtual period completes
-    ``years`` years.  ``None`` when no day is covered."""
+    """``add_years(F, years)``: the day by which the counted stretch must reach (its day
+    after, ``E``) to complete ``years`` years.  ``None`` when no day is counted."""
     _check_years(years)
     s = virtual_start(periods, as_of)
     return None if s is None else add_years(s, years)
@@ -339,7 +335,7 @@ def anniversary(periods: Iterable[Period], as_of: date, years: int) -> Optional[
 def years_met(periods: Iterable[Period], as_of: date, years: int) -> bool:
     """Whether ``years`` full years of work are met on ``as_of``.
 
-    True iff some day is covered and ``L >= add_years(S, years)``.
+    True iff some day is counted and ``L + 1 day >= add_years(F, years)``.
     """
     _check_years(years)
     v = _virtual(periods, as_of)
@@ -347,7 +343,7 @@ def years_met(periods: Iterable[Period], as_of: date, years: int) -> bool:
         return False
     s, last = v
     try:
-        return last >= add_years(s, years)
+        return last + _ONE_DAY >= add_years(s, years)
     except OverflowError:
         return False
 
@@ -361,12 +357,12 @@ def eligible_on(periods: Iterable[Period], as_of: date, years: int) -> Optional[
     ``as_of``, or when it would never be met that way.
 
     Closed form: merge the recorded periods without clipping (ongoing = for ever)
-    and walk the merged segments in order.  Within a segment ``[a, b]`` the
-    virtual start is the constant ``S = a - (days covered before a)`` and
-    ``L = d``, so the requirement holds from ``max(a, add_years(S, years))`` on,
-    if that is ``<= b``.  In a gap after a segment nothing changes, so a gap
-    never starts being eligible.  A segment already under way on ``as_of`` is
-    only considered from ``as_of + 1``.
+    and walk the merged segments in order.  While ``d`` runs through ``[a + 1, b + 1]``
+    the counted days of a segment ``[a, b]`` end on ``L = d - 1``, and the first
+    day is the constant ``F = a - (days counted before a)``, so the requirement
+    holds from ``max(a + 1, add_years(F, years))`` on, if that is ``<= b + 1``.
+    Later, in the gap after the segment, nothing changes, so a gap never starts
+    being eligible.  Only dates after ``as_of`` are considered.
     """
     _check_years(years)
     _check_date(as_of, "as_of")
@@ -378,20 +374,20 @@ def eligible_on(periods: Iterable[Period], as_of: date, years: int) -> Optional[
 
 def _eligible_after(items: list[tuple[date, Optional[date]]], as_of: date, years: int) -> Optional[date]:
     """:func:`eligible_on` for normalised periods whose requirement is not met on ``as_of``."""
-    if as_of == date.max:
+    if as_of >= date.max - _ONE_DAY:
         return None
     first = as_of + _ONE_DAY
-    before = 0  # days covered before the current segment
+    before = 0  # days counted before the current segment
     for a, b in _merge_open(items):
-        if b is not None and b < first:
+        if b is not None and b + _ONE_DAY < first:
             before += (b - a).days + 1
             continue
         try:
             s = a - timedelta(days=before)
-            candidate = max(a, first, add_years(s, years))
+            candidate = max(a + _ONE_DAY, first, add_years(s, years))
         except (OverflowError, ValueError):
             return None
-        if b is None or candidate <= b:
+        if b is None or candidate <= b + _ONE_DAY:
             return candidate
         before += (b - a).days + 1
     return None
@@ -402,32 +398,28 @@ def _eligible_after(items: list[tuple[date, Optional[date]]], as_of: date, years
 
 
 def accumulated(periods: Iterable[Period], as_of: date) -> Duration:
-    """Accumulated working time up to ``as_of``, in years, months and days.
+    """The time counted on ``as_of``, in years, months and days.
 
-    The calendar distance from the virtual start ``S`` to the last covered day
-    ``L``, the first day not counted (Civil Code art. 201): with ``k`` the largest
-    number of months such that ``add_months(S, k) <= L``, the result is
-    ``divmod(k, 12)`` years and months plus ``(L - add_months(S, k)).days`` days.
-    All month counts are taken from ``S`` (never chained), which makes
-    ``accumulated(p, a).years >= n`` exactly equivalent to ``years_met(p, a, n)``,
-    including when ``S`` is 29 February.  ``S = 2022-03-01``, ``L = 2025-03-01``
-    gives 3 years 0 months 0 days; ``L = 2025-02-28`` gives 2 years 11 months 27
-    days.  No covered day, or a single one, gives 0 years 0 months 0 days.
+    The calendar distance from ``F`` to ``E = L + 1 day``: with ``k`` the largest number of
+    months such that ``add_months(F, k) <= E``, the result is ``divmod(k, 12)`` years and
+    months plus ``(E - add_months(F, k)).days`` days.  All month counts are taken from ``F``
+    (never chained), which makes ``accumulated(p, a).years >= n`` exactly equivalent to
+    ``years_met(p, a, n)``, including when ``F`` is 29 February.  2022-06-01 to 2025-05-31
+    gives 3 years 0 months 0 days; one counted day gives 1 day; none, 0 days.
     """
     v = _virtual(periods, as_of)
     if v is None:
         return Duration(0, 0, 0)
-    return _diff(*v)
+    return _diff(v[0], v[1] + _ONE_DAY)
 
 
 def shortfall(periods: Iterable[Period], as_of: date, years: int) -> Optional[Duration]:
     """Time still missing for ``years`` full years; ``None`` when already met.
 
-    The calendar distance (measured as in :func:`accumulated`) from the last
-    covered day ``L`` to the anniversary ``add_years(S, years)``: the time still
-    to work if work resumed the day after ``L`` without a break.  A period
-    2023-01-01 to 2025-12-31 is 1 day short of 3 years.  With no covered day at
-    all, the whole ``years`` years are missing.
+    The calendar distance (measured as in :func:`accumulated`) from ``E = L + 1 day`` to
+    the anniversary ``add_years(F, years)``: the time still to work if work goes on from
+    ``E`` without a break.  Ongoing work from 2022-03-01 on ``as_of`` 2025-02-28 is 1 day
+    short of 3 years.  With no counted day at all, the whole ``years`` years are missing.
     """
     _check_years(years)
     items = _normalise(periods)  # may be a one-shot iterable
@@ -437,7 +429,21 @@ def shortfall(periods: Iterable[Period], as_of: date, years: int) -> Optional[Du
     if v is None:
         return Duration(years, 0, 0)
     s, last = v
-    return _diff(last, add_years(s, years))
+    return _diff(last + _ONE_DAY, add_years(s, years))
+
+
+def shortfall_days(periods: Iterable[Period], as_of: date, years: int) -> Optional[int]:
+    """:func:`shortfall` in days: ``(add_years(F, years) - E).days``; ``None`` when met or
+    when no day is counted (then the days depend on when work starts)."""
+    _check_years(years)
+    items = _normalise(periods)
+    if years_met(items, as_of, years):
+        return None
+    v = _virtual(items, as_of)
+    if v is None:
+        return None
+    s, last = v
+    return (add_years(s, years) - (last + _ONE_DAY)).days
 
 
 class WorkTime(NamedTuple):
@@ -452,6 +458,7 @@ class WorkTime(NamedTuple):
     eligible_on: Optional[date]
     accumulated: Duration
     shortfall: Optional[Duration]
+    shortfall_days: Optional[int]
 
 
 def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[WorkTime]:
@@ -471,9 +478,11 @@ def summarise(periods: Iterable[Period], as_of: date, years: int) -> Optional[Wo
     last = spans[-1].end
     start = last - timedelta(days=count - 1)
     target = _add_months(start, 12 * years)
-    met = last >= target
+    after = last + _ONE_DAY
+    met = after >= target
     return WorkTime(
         spans=spans, covered_days=count, virtual_start=start, last_day=last, anniversary=target,
         met=met, eligible_on=None if met else _eligible_after(items, as_of, years),
-        accumulated=_diff(start, last), shortfall=None if met else _diff(last, target),
+        accumulated=_diff(start, after), shortfall=None if met else _diff(after, target),
+        shortfall_days=None if met else (target - after).days,
     )

@@ -301,7 +301,6 @@ def test_the_shipped_casebook_covers_every_clause_and_decision():
     assert {1, 5, 15} <= sizes
 
 
-@pytest.mark.xfail(strict=False, reason="ruleset 1.1")
 def test_every_shipped_case_passes_against_the_shipped_policy(capsys):
     status, out, _ = run(capsys, "ruleset", "test")
     assert status == 0, out

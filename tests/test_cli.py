@@ -427,7 +427,7 @@ def test_ruleset_check_refuses_a_derived_field_the_engine_uses(capsys, tmp_path)
 
 def test_ruleset_check_reports_every_problem(capsys, tmp_path):
     text = default_ruleset_path().read_text("utf-8")
-    text = text.replace('value = "20%"', 'value = "120%"', 1).replace('clause = "M9-2c"\nstage', 'clause = "M9-9"\nstage', 1)
+    text = text.replace('value = "20%"', 'value = "120%"', 1).replace('id = "M9-2c"\nclause = "M9-2c"', 'id = "M9-2c"\nclause = "M9-9"', 1)
     path = write(tmp_path, "two-faults.toml", text)
     status, _, err = run(capsys, "ruleset", "check", path)
     assert status == 1

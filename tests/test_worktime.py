@@ -1,4 +1,4 @@
-"""Tests for decision 6 (accumulated working time) — taian_titles.worktime.
+"""Tests for decision 6 as revised for ruleset 1.1 (accumulated working time) — taian_titles.worktime.
 
 The first half walks through the worked examples of the policy spec one by one;
 the second half states general properties and lets hypothesis look for
@@ -25,6 +25,7 @@ from taian_titles.worktime import (
     last_covered_day,
     merge,
     shortfall,
+    shortfall_days,
     virtual_start,
     years_met,
 )
@@ -56,10 +57,14 @@ def test_work_from_2022_03_01_meets_three_years_on_2025_03_01_not_before() -> No
     assert not years_met(work, D(2025, 2, 28), 3)
     assert years_met(work, D(2025, 3, 1), 3)
     assert anniversary(work, D(2025, 3, 1), 3) == D(2025, 3, 1)
+    # the evaluation day is not yet worked: on 2025-03-01 the last counted day is 2025-02-28
+    assert last_covered_day(work, D(2025, 3, 1)) == D(2025, 2, 28)
     assert accumulated(work, D(2025, 3, 1)) == Duration(3, 0, 0)
     assert accumulated(work, D(2025, 2, 28)) == Duration(2, 11, 27)
     assert shortfall(work, D(2025, 2, 28), 3) == Duration(0, 0, 1)
-    assert shortfall(work, D(2025, 3, 1), 3) is None
+    assert shortfall_days(work, D(2025, 2, 28), 3) == 1
+    assert shortfall(work, D(2025, 3, 1), 3) is None and shortfall_days(work, D(2025, 3, 1), 3) is None
+    assert eligible_on(work, D(2025, 2, 1), 3) == D(2025, 3, 1)
 
 
 def test_work_from_29_february_meets_three_years_on_28_february() -> None:
@@ -70,21 +75,32 @@ def test_work_from_29_february_meets_three_years_on_28_february() -> None:
     assert accumulated(work, D(2027, 2, 27)).years == 2
 
 
-@pytest.mark.parametrize("as_of", [D(2025, 12, 31), D(2026, 6, 1), D(2030, 1, 1)])
-def test_2023_01_01_to_2025_12_31_falls_one_day_short_whatever_as_of(as_of: date) -> None:
+@pytest.mark.parametrize("as_of", [D(2026, 1, 1), D(2026, 6, 1), D(2030, 1, 1)])
+def test_2023_01_01_to_2025_12_31_meets_three_years_whatever_as_of_after_it(as_of: date) -> None:
     work = [(D(2023, 1, 1), D(2025, 12, 31))]
-    assert not years_met(work, as_of, 3)
-    assert shortfall(work, as_of, 3) == Duration(0, 0, 1)
-    assert accumulated(work, as_of) == Duration(2, 11, 30)
+    assert years_met(work, as_of, 3)
+    assert shortfall(work, as_of, 3) is None
+    assert accumulated(work, as_of) == Duration(3, 0, 0)
     assert virtual_start(work, as_of) == D(2023, 1, 1)
     assert anniversary(work, as_of, 3) == D(2026, 1, 1)
 
 
-def test_one_more_day_2023_01_01_to_2026_01_01_meets_three_years() -> None:
-    work = [(D(2023, 1, 1), D(2026, 1, 1))]
-    assert years_met(work, D(2026, 1, 1), 3)
-    assert years_met(work, D(2031, 1, 1), 3)
-    assert accumulated(work, D(2030, 1, 1)) == Duration(3, 0, 0)
+def test_a_finished_three_year_contract_is_three_full_years() -> None:
+    # 2022-06-01 to 2025-05-31: how HR offices count a 3-year contract.
+    work = [(D(2022, 6, 1), D(2025, 5, 31))]
+    assert years_met(work, D(2025, 6, 1), 3) and accumulated(work, D(2025, 6, 1)) == Duration(3, 0, 0)
+    # on its last day that day is not yet worked: one day short, met the next day
+    assert not years_met(work, D(2025, 5, 31), 3)
+    assert shortfall(work, D(2025, 5, 31), 3) == Duration(0, 0, 1)
+    assert eligible_on(work, D(2025, 5, 31), 3) == D(2025, 6, 1)
+
+
+def test_one_day_short_2023_01_02_to_2025_12_31() -> None:
+    work = [(D(2023, 1, 2), D(2025, 12, 31))]
+    assert not years_met(work, D(2030, 1, 1), 3)
+    assert shortfall(work, D(2030, 1, 1), 3) == Duration(0, 0, 1)
+    assert shortfall_days(work, D(2030, 1, 1), 3) == 1
+    assert accumulated(work, D(2030, 1, 1)) == Duration(2, 11, 30)
 
 
 def test_overlapping_and_adjacent_periods_merge_so_no_day_counts_twice() -> None:
@@ -105,8 +121,8 @@ def test_a_gap_moves_the_virtual_start_later() -> None:
     # Two years of work, a one-year break, then ongoing work.
     work = [(D(2018, 1, 1), D(2019, 12, 31)), (D(2021, 1, 1), None)]
     as_of = D(2022, 1, 1)
-    assert last_covered_day(work, as_of) == as_of
-    # Without the break the virtual start would be 2018-01-01; the 366 days of
+    assert last_covered_day(work, as_of) == as_of - DAY
+    # Without the break the first day would be 2018-01-01; the 366 days of
     # 2020 that were not worked push it 366 days later.
     assert virtual_start(work, as_of) == D(2018, 1, 1) + timedelta(days=366)
     assert virtual_start(work, as_of) == D(2019, 1, 2)
@@ -115,18 +131,19 @@ def test_a_gap_moves_the_virtual_start_later() -> None:
     assert eligible_on(work, D(2021, 6, 1), 3) == D(2022, 1, 2)
 
 
-def test_a_period_starting_after_as_of_is_ignored() -> None:
+def test_a_period_starting_on_or_after_as_of_is_not_yet_counted() -> None:
     work = [(D(2020, 1, 1), D(2020, 12, 31)), (D(2025, 1, 1), None)]
-    as_of = D(2024, 6, 1)
-    assert merge(work, as_of) == (Span(D(2020, 1, 1), D(2020, 12, 31)),)
-    assert covered_days(work, as_of) == 366
+    for as_of in (D(2024, 6, 1), D(2025, 1, 1)):
+        assert merge(work, as_of) == (Span(D(2020, 1, 1), D(2020, 12, 31)),)
+        assert covered_days(work, as_of) == 366
+    assert covered_days(work, D(2025, 1, 2)) == 367
 
 
-def test_a_future_end_is_clipped_to_as_of() -> None:
+def test_a_future_end_is_clipped_to_the_day_before_as_of() -> None:
     work = [(D(2023, 1, 1), D(2030, 12, 31))]
     as_of = D(2024, 1, 1)
-    assert merge(work, as_of) == (Span(D(2023, 1, 1), D(2024, 1, 1)),)
-    assert last_covered_day(work, as_of) == as_of
+    assert merge(work, as_of) == (Span(D(2023, 1, 1), D(2023, 12, 31)),)
+    assert last_covered_day(work, as_of) == as_of - DAY
     assert accumulated(work, as_of) == Duration(1, 0, 0)
 
 
@@ -136,9 +153,11 @@ def test_eligible_on_for_ongoing_work() -> None:
 
 
 def test_eligible_on_is_none_when_nothing_ongoing_and_not_met() -> None:
-    work = [(D(2023, 1, 1), D(2025, 12, 31))]
+    work = [(D(2023, 1, 2), D(2025, 12, 31))]
     assert eligible_on(work, D(2026, 6, 1), 3) is None
     assert eligible_on(work, D(2024, 6, 1), 3) is None
+    # a period that does reach three years, as recorded, is met the day after its end
+    assert eligible_on([(D(2023, 1, 1), D(2025, 12, 31))], D(2024, 6, 1), 3) == D(2026, 1, 1)
 
 
 def test_eligible_on_is_none_when_already_met() -> None:
@@ -152,9 +171,9 @@ def test_eligible_on_for_a_period_starting_in_the_future() -> None:
     work = [(D(2020, 1, 1), D(2020, 12, 31)), (D(2026, 3, 1), None)]
     as_of = D(2025, 6, 1)
     assert not years_met(work, as_of, 3)
-    # 366 days are already banked, so from 2026-03-01 on the virtual start is
+    # 366 days are already banked, so once work resumes on 2026-03-01 the first day is
     # 2026-03-01 - 366 days = 2025-02-28, whose third anniversary is 2028-02-28.
-    assert virtual_start(work, D(2026, 3, 1)) == D(2025, 2, 28)
+    assert virtual_start(work, D(2026, 3, 2)) == D(2025, 2, 28)
     assert eligible_on(work, as_of, 3) == D(2028, 2, 28)
     assert not years_met(work, D(2028, 2, 27), 3)
     assert years_met(work, D(2028, 2, 28), 3)
@@ -164,6 +183,7 @@ def test_eligible_on_with_a_future_end_that_comes_too_soon() -> None:
     work = [(D(2024, 1, 1), D(2026, 6, 30))]
     assert eligible_on(work, D(2025, 1, 1), 3) is None
     assert eligible_on(work, D(2025, 1, 1), 2) == D(2026, 1, 1)
+    assert eligible_on([(D(2024, 1, 1), D(2025, 12, 31))], D(2025, 1, 1), 2) == D(2026, 1, 1)
 
 
 def test_no_work_at_all() -> None:
@@ -227,9 +247,11 @@ period_lists = st.lists(periods(), max_size=6)
 
 
 def _brute_force_days(work: list[tuple[date, Optional[date]]], as_of: date) -> set[date]:
+    """Every day worked before the evaluation day."""
     days: set[date] = set()
+    last = as_of - DAY
     for start, end in work:
-        stop = min(as_of, end) if end is not None else as_of
+        stop = min(last, end) if end is not None else last
         d = start
         while d <= stop:
             days.add(d)
@@ -247,7 +269,7 @@ def test_merge_is_order_independent_and_idempotent(work, as_of, rnd) -> None:
     # sorted, disjoint and not adjacent
     for left, right in zip(merged, merged[1:]):
         assert (right.start - left.end).days >= 2
-    assert all(s.end <= as_of for s in merged)
+    assert all(s.end < as_of for s in merged)
 
 
 @given(period_lists, periods(), dates)
@@ -274,6 +296,15 @@ def test_covered_days_equals_brute_force(work, as_of) -> None:
     assert last_covered_day(work, as_of) == (max(days) if days else None)
     if days:
         assert virtual_start(work, as_of) == max(days) - timedelta(days=len(days) - 1)
+
+
+@given(st.lists(small_periods(), max_size=6), small_dates, st.integers(1, 2))
+def test_years_met_is_the_definition_on_the_days_counted(work, as_of, n) -> None:
+    # N full years: the day after the last counted day is on or after the Nth anniversary
+    # of the first day of the counted days laid end to end.
+    days = _brute_force_days(work, as_of)
+    expected = bool(days) and max(days) + DAY >= add_years(max(days) - timedelta(days=len(days) - 1), n)
+    assert years_met(work, as_of, n) == expected
 
 
 @given(period_lists, dates, years_n, st.integers(min_value=0, max_value=3000))
@@ -333,8 +364,7 @@ def test_eligible_on_matches_a_day_by_day_search(work, as_of) -> None:
 
 @given(periods=period_lists, as_of=dates, years=years_n)
 def test_summarise_agrees_with_the_single_functions(periods, as_of, years):
-    from taian_titles.worktime import (accumulated, anniversary, covered_days, eligible_on, merge,
-                                       shortfall, summarise, virtual_start, years_met)
+    from taian_titles.worktime import summarise
     summary = summarise(periods, as_of, years)
     if not merge(periods, as_of):
         assert summary is None
@@ -347,6 +377,7 @@ def test_summarise_agrees_with_the_single_functions(periods, as_of, years):
     assert summary.eligible_on == eligible_on(periods, as_of, years)
     assert summary.accumulated == accumulated(periods, as_of)
     assert summary.shortfall == shortfall(periods, as_of, years)
+    assert summary.shortfall_days == shortfall_days(periods, as_of, years)
     # Spans and durations computed in bulk skip their constructors' checks: the constructors
     # accept the same values and give equal, equally hashed objects.
     for span in summary.spans:
