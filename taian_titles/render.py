@@ -308,7 +308,14 @@ blockquote.clause { margin: .4em 0; padding: .3em .8em; border-left: 4px solid #
 footer { margin-top: 1.5em; border-top: 1px solid #ccc; padding-top: .6em; font-size: .85em; color: #444; }
 code { word-break: break-all; }
 .error { border-color: #b22; }
-@media print { article.letter { border: none; page-break-after: always; } }
+@media print {
+  @page { size: A4; margin: 18mm 16mm; }
+  body { max-width: none; margin: 0; padding: 0; }
+  article.letter { border: none; padding: 0; margin: 0; break-after: page; page-break-after: always; }
+  article.letter:last-of-type { break-after: auto; page-break-after: auto; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  blockquote.clause, dl.header, footer { break-inside: avoid; page-break-inside: avoid; }
+}
 """ % CJK_FONTS
 
 
