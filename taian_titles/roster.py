@@ -52,7 +52,6 @@ from .model import (
     Candidate,
     Certificate,
     CertificateKind,
-    Direction,
     Labelled,
     Level,
     RecommendationList,
@@ -87,6 +86,7 @@ class Column:
     enum: type[Labelled] | None = None
     choices: tuple[str, ...] = ()
     owner: type | None = None  # the model class of the field, when not the table's or group's
+    strict: bool = False  # a choice column whose dropdown refuses other values
 
 
 @attrs.frozen
@@ -155,8 +155,9 @@ APPLICANT_TABLE = Table(
             Column("level", "级别", "level", "enum", "证书级别（培训合格证书没有高级）。",
                    "the certificate's level (a training certificate has no senior level).", "初级",
                    enum=Level, aliases=("等级",)),
-            Column("direction", "方向", "direction", "enum", "培育方向。", "the programme direction.", "人工智能",
-                   enum=Direction, aliases=("专业方向",)),
+            Column("direction", "方向", "direction", "choice", "培育方向（规则集所列的数字技术工程师培育方向）。",
+                   "the programme direction (one of the directions the ruleset lists).", "人工智能",
+                   choices=("@directions",), strict=True, aliases=("专业方向",)),
             Column("issued_on", "发证日期", "issued on", "date", "发证日期。" + _DATE_HELP[0],
                    "the date of issue: " + _DATE_HELP[1], _dt.date(2023, 10, 20),
                    aliases=("取得日期", "issued_on", "issued")),
@@ -173,7 +174,7 @@ APPLICANT_TABLE = Table(
                    enum=WorkKind, aliases=("工作性质", "类别", "type")),
             Column("direction", "方向", "direction", "choice", "从事的专业方向；培育方向以外的照写。",
                    "the field of the work; directions outside the programme are written as they are.", "人工智能",
-                   choices=tuple(d.zh for d in Direction), aliases=("专业方向", "专业")),
+                   choices=("@directions",), aliases=("专业方向", "专业")),
             Column("employer", "单位", "employer", "text", "工作单位，选填。", "the employer, optional.",
                    "泰安某科技有限公司", aliases=("工作单位",)),
         )),
@@ -532,8 +533,8 @@ class RosterRecord(dict):  # type: ignore[type-arg]
         if isinstance(error, InputError):
             return attrs.evolve(answer, error=located)
         if self.table.kind == "lists":
-            from .quota import QuotaError
-            return QuotaError(index, self.record_id, located)
+            from .decision import QuotaError
+            return QuotaError(index, self.record_id, located, answer.code, answer.clause)
         from .api import BatchError
         return BatchError(index, self.record_id, located)
 
@@ -937,7 +938,23 @@ def _choices(model: type, column: Column, lang: str) -> list[str]:
     enum = enum_of(model, column)
     if column.kind == "enum" and enum is not None:
         return [m.zh if lang == "zh" else m.code for m in enum]
-    return list(column.choices)
+    out: list[str] = []
+    for choice in column.choices:
+        out += _policy_choices(choice[1:]) if choice.startswith("@") else [choice]
+    return out
+
+
+def _policy_choices(name: str) -> list[str]:
+    """Values the shipped policy lists: its programme directions, its recommending units."""
+    from .cityreport import recommending_units
+    from .policy import default_policy
+
+    policy = default_policy()
+    if name == "directions":
+        return list(policy.directions)
+    if name == "units":
+        return list(recommending_units(policy))
+    return []
 
 
 def _example(column: Column) -> Any:
@@ -988,7 +1005,7 @@ def write_template(path: str | Path, kind: str = "applicants", lang: str = "zh")
                     cell.number_format = "yyyy-mm-dd"
             choices = _choices(model, column, lang)
             if choices:
-                strict = column.kind in ("enum", "bool")
+                strict = column.kind in ("enum", "bool") or column.strict
                 dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
                                     showErrorMessage=strict, showDropDown=False)
                 dv.errorTitle = "不在可选范围内" if zh else "Not an allowed value"
@@ -1198,18 +1215,21 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
         ws.append([r.unit, r.as_of, r.total, r.digital, r.share_text, meets, r.add_digital_needed, r.swap_needed,
                    len(r.findings), r.explanation[lang]])
         ws.cell(row=ws.max_row, column=2).number_format = "yyyy-mm-dd"
-    totals = report.totals()
+    from .cityreport import missing_units, totals as city_totals, unit_findings, units_of
+
+    totals = city_totals(report)
     ws.append(["合计" if zh else "city total", None, totals["total"], totals["digital"], totals["share"],
                f"{totals['meeting']}/{totals['checked']}", totals["add_digital_needed"], totals["swap_needed"],
                totals["findings"], quota_summary_line(report, lang)])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     ws.append([])
-    missing = report.missing_units()
-    if report.units:
+    units = units_of(report)
+    missing = missing_units(report, units)
+    if units:
         ws.append([("未报送名单的单位" if zh else "units that sent no list"),
                    ("、" if zh else ", ").join(missing) or ("无" if zh else "none")])
-    for finding in report.unit_findings():
+    for finding in unit_findings(report, units):
         ws.append([("单位名称问题" if zh else "unit name"), finding.unit, None, None, None, None, None, None, None,
                    finding.explanation[lang]])
     for letter, width in zip("ABCDEFGHIJ", (14, 12, 8, 8, 10, 8, 8, 8, 8, 80)):
@@ -1227,7 +1247,8 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
     details.column_dimensions["E"].width = 80
     if ruleset is not None:
         details.append([])
-        details.append([f"{ruleset.id} {ruleset.version} {ruleset.digest}"])
+        for document in getattr(ruleset, "documents", (ruleset,)):
+            details.append([f"{document.id} {document.version} {document.digest}"])
     try:
         book.save(path)
     except OSError as exc:

@@ -37,16 +37,31 @@ _WORDS = {
 }
 
 
-def outcome_label(ruleset: Any, code: str, lang: str) -> str:
-    """The outcome's name in the ruleset (可直接认定初级职称（助理工程师）), else its code."""
-    entry = getattr(ruleset, "outcomes", {}).get(code) if ruleset is not None else None
+def outcome_label(policy: Any, code: str, lang: str) -> str:
+    """The outcome's name in the policy (可直接认定初级职称（助理工程师）), else its code."""
+    lookup = getattr(policy, "outcome", None)
+    if callable(lookup):
+        entry = lookup(code)
+    else:  # a single ruleset document
+        entry = getattr(policy, "outcomes", {}).get(code) if policy is not None else None
     return str(entry[lang]) if entry and entry.get(lang) else code
 
 
-def title_label(code: str | None, lang: str) -> str:
-    """初级 / junior for ``junior``; 无 / none for no title."""
+def outcome_codes(policy: Any) -> list[str]:
+    """Every outcome code the policy declares, in its documents' order."""
+    documents = getattr(policy, "documents", None) or ([policy] if policy is not None else [])
+    return list(dict.fromkeys(code for d in documents for code in getattr(d, "outcomes", {})))
+
+
+def title_label(code: str | None, lang: str, policy: Any = None) -> str:
+    """初级 / junior for ``junior`` (the policy's name for it when it has one); 无 / none for no title."""
     if code is None:
         return _WORDS[lang]["none"]
+    label = getattr(policy, "label", None)
+    if callable(label):
+        name = label("titles", code, lang)
+        if name:
+            return str(name)
     from .model import Level
 
     try:
@@ -141,7 +156,8 @@ class BatchSummary:
 
     def codes(self) -> list[str]:
         """Every applicant outcome code of the ruleset, in its order, then any other code seen."""
-        declared = [c for c in getattr(self.ruleset, "outcomes", {}) if c != _QUOTA_CODE]
+        quota = {r.then.target for r in getattr(self.ruleset, "rules", ()) if r.then.kind == "quota"} or {_QUOTA_CODE}
+        declared = [c for c in outcome_codes(self.ruleset) if c not in quota]
         seen = [c for c in self.total.outcomes if c not in declared]
         return declared + sorted(seen)
 
