@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import csv
 import datetime as _dt
 import re
@@ -251,6 +252,7 @@ def _required(model: type, field: str) -> bool:
     return field in fields and fields[field].default is attrs.NOTHING
 
 
+@functools.lru_cache(maxsize=256)
 def _accepts(model: type, field: str) -> bool:
     return field in attrs.fields_dict(model)
 
@@ -455,6 +457,7 @@ def display(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- records read from rows
 
+@functools.lru_cache(maxsize=1024)
 def _column_letter(index: int) -> str:
     letters = ""
     index += 1
@@ -464,15 +467,18 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+@functools.lru_cache(maxsize=64)
+def _sheet_name(sheet: str) -> str:
+    return sheet if re.fullmatch(r"[\w\u4e00-\u9fff]+", sheet) else "'" + sheet.replace("'", "''") + "'"
+
+
 def cell_ref(sheet: str, column_index: int, row: int) -> str:
     """``工作经历!C7``; a sheet name with spaces or punctuation is quoted as Excel quotes it."""
-    name = sheet if re.fullmatch(r"[\w\u4e00-\u9fff]+", sheet) else "'" + sheet.replace("'", "''") + "'"
-    return f"{name}!{_column_letter(column_index)}{row}"
+    return f"{_sheet_name(sheet)}!{_column_letter(column_index)}{row}"
 
 
 def row_ref(sheet: str, row: int) -> str:
-    name = sheet if re.fullmatch(r"[\w\u4e00-\u9fff]+", sheet) else "'" + sheet.replace("'", "''") + "'"
-    return f"{name}!{row}:{row}"
+    return f"{_sheet_name(sheet)}!{row}:{row}"
 
 
 class RosterRecord(dict):  # type: ignore[type-arg]
@@ -653,6 +659,7 @@ class Roster:
             else:
                 self.targets.append((i, target))
         self.headers = [str(h).strip() for h in self.layout.headers if not _blank(h)]
+        self._plan()
         self.total = (main.size - self.layout.header_row) if main.size and table.kind == "applicants" else None
         self._extra = {sheet.name: sheet for sheet in extra}
         self._attached: dict[str, list[tuple[Group, _Sheet, int, list[tuple[int, Column]], Sequence[Any]]]] = {}
@@ -707,36 +714,59 @@ class Roster:
                 # No line: the row is not the applicants' sheet's; the path names its cell.
                 yield None, RowProblem(key or None, cell_ref(sheet.name, index, number), message)
 
-    def _applicant(self, number: int, values: Sequence[Any]) -> RosterRecord:
-        sheet = self.main.name
-        record = RosterRecord(self.table, row_ref(sheet, number))
-        parts: dict[tuple[str, int], dict[str, tuple[Column, int, Any]]] = {}
+    def _plan(self) -> None:
+        """What each column of the applicants' sheet fills, worked out once: (index, column, letter, header, taken)."""
+        self._q = _sheet_name(self.main.name)
+        self._own: list[tuple[int, Column, str, str, bool, str]] = []
+        groups: dict[tuple[str, int], list[tuple[int, Column, str, str, bool]]] = {}
         for i, target in self.targets:
-            raw = values[i] if i < len(values) else None
+            column, letter = target.column, _column_letter(i)
             if target.group is None:
-                self._put(record, target.column.field, target.column.field, raw, target.column,
-                          cell_ref(sheet, i, number), header_name(target.column, None, None),
-                          self.table.model)
-                record.values[str(self.layout.headers[i]).strip()] = display(raw)
+                self._own.append((i, column, letter, header_name(column, None, None),
+                                  _accepts(self.table.model, column.field), str(self.layout.headers[i]).strip()))
             else:
-                parts.setdefault((target.group.key, target.n or 1), {})[target.column.field] = (target.column, i, raw)
-        for i, header in self.extra_columns:
-            record.values[header] = display(values[i] if i < len(values) else None)
-        groups = {g.key: g for g in self.table.groups}
-        lists: dict[str, list[dict[str, Any]]] = {}
-        for (key, n), fields in sorted(parts.items(), key=lambda kv: kv[0][1]):
-            if all(_blank(raw) for _, _, raw in fields.values()):
+                groups.setdefault((target.group.key, target.n or 1), []).append(
+                    (i, column, letter, header_name(column, target.group, target.n), _accepts(target.group.model, column.field)))
+        self._groups = sorted(groups.items(), key=lambda kv: kv[0][1])
+
+    def _applicant(self, number: int, values: Sequence[Any]) -> RosterRecord:
+        q, size = self._q, len(values)
+        record = RosterRecord(self.table, f"{q}!{number}:{number}")
+        cells, problems, shown = record.cells, record.problems, record.values
+        for i, column, letter, header, taken, raw_header in self._own:
+            raw = values[i] if i < size else None
+            ref = f"{q}!{letter}{number}"
+            cells[column.field] = (ref, header)
+            shown[raw_header] = display(raw)
+            if _blank(raw) or not taken:
                 continue
-            group = groups[key]
+            try:
+                record[column.field] = _convert(raw, column)
+            except CellProblem as exc:
+                problems.append(Problem(ref, f"{header} ({column.field}): {exc}"))
+        for i, header in self.extra_columns:
+            shown[header] = display(values[i] if i < size else None)
+        lists: dict[str, list[dict[str, Any]]] = {}
+        for (key, _n), plan in self._groups:
+            raws = [values[i] if i < size else None for i, *_ in plan]
+            if all(_blank(raw) for raw in raws):
+                continue
             items = lists.setdefault(key, [])
             item: dict[str, Any] = {}
             path = f"{key}[{len(items)}]"
-            for field, (column, i, raw) in fields.items():
-                self._put(item, field, f"{path}.{field}", raw, column, cell_ref(sheet, i, number),
-                          header_name(column, group, n), group.model, record)
+            for (i, column, letter, header, taken), raw in zip(plan, raws):
+                ref = f"{q}!{letter}{number}"
+                field_path = f"{path}.{column.field}"
+                cells[field_path] = (ref, header)
+                if _blank(raw) or not taken:
+                    continue
+                try:
+                    item[column.field] = _convert(raw, column)
+                except CellProblem as exc:
+                    problems.append(Problem(ref, f"{header} ({field_path}): {exc}"))
             items.append(item)
         record_id = record.record_id
-        if record_id is not None:
+        if record_id is not None and self._attached:  # ids kept only when extra sheets refer to them
             self._seen_ids.add(record_id)
             for group, extra_sheet, row, columns, row_values in self._attached.get(record_id, ()):
                 items = lists.setdefault(group.key, [])
@@ -970,6 +1000,31 @@ def _columns_of(table: Table, lang: str) -> list[tuple[str, Column, Group | None
     return out
 
 
+def _county_column() -> Column:
+    """A column of the roster's own that the template offers: the county, for ``--group-by 县区``."""
+    from .quota import recommending_units
+    from .ruleset import default_ruleset
+
+    return Column(_OWN_COLUMN, "县区", "county", "choice",
+                  "名单自有列示例：申请人所在县（市、区）或功能区；原样带入结果表，可用 --group-by 县区 分组汇总。"
+                  "本工具不认识的列都照此处理，可自行增删（如“单位”）。",
+                  "an example of the roster's own columns: the applicant's county or zone; carried to the "
+                  "results, and --group-by county counts per county. Every column the tool does not know is "
+                  "treated so; add or remove such columns freely (employer, phone).",
+                  "泰山区", choices=recommending_units(default_ruleset()))
+
+
+_OWN_COLUMN = "(own)"
+
+
+def _template_columns(table: Table, lang: str) -> list[tuple[str, Column, Group | None, type, int | None]]:
+    columns = _columns_of(table, lang)
+    if table.kind == "applicants":
+        county = _county_column()
+        columns.insert(2, (county.zh if lang == "zh" else county.en, county, None, table.model, None))
+    return columns
+
+
 def write_template(path: str | Path, kind: str = "applicants", lang: str = "zh") -> None:
     """An empty roster: headers, one filled example row, dropdown lists, extra sheets and a sheet explaining each column."""
     from openpyxl import Workbook
@@ -1019,7 +1074,7 @@ def write_template(path: str | Path, kind: str = "applicants", lang: str = "zh")
                 ws.add_data_validation(dv)
         ws.freeze_panes = "B2"
 
-    layout(main, _columns_of(table, lang), example=True)
+    layout(main, _template_columns(table, lang), example=True)
     key = next(c for c in table.columns if c.field == table.key)
     for group in table.groups:
         ws = book.create_sheet(group.sheet_zh if zh else group.sheet_en)
@@ -1042,9 +1097,11 @@ def write_template(path: str | Path, kind: str = "applicants", lang: str = "zh")
                 "or on the extra sheet of that name, one per row, keyed by 'applicant id'. Other columns of the "
                 "applicants' sheet (county, employer) are carried to the results unchanged.")
     rows: list[list[Any]] = []
-    for header, column, group, model, _n in _columns_of(table, lang):
+    for header, column, group, model, _n in _template_columns(table, lang):
         other = header_name(column, group, 1 if group else None, "en" if zh else "zh")
         field = f"{group.key}[].{column.field}" if group else column.field
+        if field == _OWN_COLUMN:
+            field = "（名单自有列）" if zh else "(the roster's own)"
         required = _required(column.owner or model, column.field)
         req = ("是" if required else "否") if zh else ("yes" if required else "no")
         if group is not None and required:

@@ -105,7 +105,7 @@ def test_the_template_has_headers_an_example_dropdowns_and_an_explanation(tmp_pa
     assert {"证书", "工作经历", "技能等级", "职称", "业绩"} <= set(book.sheetnames)
     ws = book["申请人"]
     headers = [c.value for c in ws[1]]
-    assert headers[:3] == ["编号", "姓名", "评估日期"]
+    assert headers[:4] == ["编号", "姓名", "县区", "评估日期"]  # 县区: an example of the roster's own columns
     assert "证书1级别" in headers and "证书2发证日期" in headers and "工作经历1开始日期" in headers
     assert ws.cell(row=2, column=1).value  # the filled example row
     lists = {re.sub(r"\d", "", str(dv.sqref).split(":")[0]): dv.formula1 for dv in ws.data_validations.dataValidation
@@ -118,6 +118,8 @@ def test_the_template_has_headers_an_example_dropdowns_and_an_explanation(tmp_pa
     assert all(level.zh in lists[skill] for level in SkillLevel)
     explained = [row[0] for row in book["说明"].iter_rows(min_row=2, values_only=True) if row[0]]
     assert set(h for h in headers) <= set(explained)
+    county = openpyxl.utils.get_column_letter(headers.index("县区") + 1)
+    assert "泰安高新区" in lists[county]
     # The template's example row is itself a valid applicant.
     (record,) = roster_records(path)
     assert taian_titles.evaluate(record).highest_recognized_title is not None
@@ -128,7 +130,7 @@ def test_an_english_template_reads_back(tmp_path, capsys):
     assert run(capsys, "template", str(path), "--lang", "en")[0] == 0
     book = openpyxl.load_workbook(path)
     headers = [c.value for c in book["applicants"][1]]
-    assert headers[:3] == ["id", "name", "as of"] and "certificate 1 level" in headers
+    assert headers[:4] == ["id", "name", "county", "as of"] and "certificate 1 level" in headers
     (record,) = roster_records(path)
     assert record["certificates"][0]["kind"] == "professional_level"
 
