@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "dropdown lists for the enumerations and a sheet explaining each column.")
     p_tpl.add_argument("path", metavar="FILE.xlsx", help="the workbook to write")
     p_tpl.add_argument("--kind", choices=("applicants", "lists"), default="applicants",
-                       help="applicants (default) or recommendation lists (M9-4)")
+                       help="applicants (default) or recommendation lists (the quota check)")
     p_tpl.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the headers (default: zh)")
     p_tpl.set_defaults(func=_cmd_template)
 

@@ -147,9 +147,9 @@ APPLICANT_TABLE = Table(
                    "the certificate number; unique for an applicant.", "DTE-AI-2023-000123",
                    aliases=("证书编号",)),
             Column("programme", "项目", "programme", "choice",
-                   "培育项目：数字技术工程师培育项目；其他项目照写（保留但不计入第九条）。",
+                   "培育项目：数字技术工程师培育项目；其他项目照写（保留，但不作为认定依据）。",
                    "the programme: 数字技术工程师培育项目 (digital_technology_engineer); other programmes "
-                   "are kept but never count for measure nine.", "数字技术工程师培育项目",
+                   "are kept but never count for the title routes.", "数字技术工程师培育项目",
                    choices=("数字技术工程师培育项目",), aliases=("培育项目", "program")),
             Column("kind", "类别", "kind", "enum", "证书类别。", "the kind of certificate.", "专业技术等级证书",
                    enum=CertificateKind, aliases=("证书类别", "种类", "type")),
@@ -201,8 +201,8 @@ APPLICANT_TABLE = Table(
         )),
         Group("achievements", "业绩", "achievement", "业绩", "achievements", Achievement, repeats=1,
               aliases=("业绩成果",), columns=(
-            Column("description", "描述", "description", "text", "业绩成果（如获奖、项目），用于第九条第一款。",
-                   "an outstanding achievement (an award, a project), for M9-1.", "省级科学技术进步奖二等奖（第一完成人）",
+            Column("description", "描述", "description", "text", "业绩成果（如获奖、项目），用于破格申报。",
+                   "an outstanding achievement (an award, a project), for an exceptional application.", "省级科学技术进步奖二等奖（第一完成人）",
                    aliases=("内容", "名称")),
             Column("date", "日期", "date", "date", "取得日期，选填。" + _DATE_HELP[0], "its date, optional: " + _DATE_HELP[1],
                    _dt.date(2024, 12, 1)),
@@ -223,8 +223,8 @@ LIST_TABLE = Table(
         Column("id", "人选编号", "candidate id", "text", "人选编号，必填。", "the candidate's id, required.", "TS-01",
                aliases=("编号", "id")),
         Column("name", "姓名", "name", "text", "人选姓名，选填。", "the candidate's name, optional.", "李四"),
-        Column("skill_level", "技能等级", "skill level", "enum", "职业技能等级（高级工及以上为高技能人才）。",
-               "the skill level (高级工 senior worker and above are high-skilled).", "技师", enum=SkillLevel,
+        Column("skill_level", "技能等级", "skill level", "enum", "职业技能等级（规则集所定等级及以上为高技能人才）。",
+               "the skill level (from the level the ruleset names upwards, high-skilled).", "技师", enum=SkillLevel,
                aliases=("等级", "skill_level")),
         Column("digital", "数字领域", "digital", "bool", *_yes_no("是否数字领域技能人才；", "whether a digital-field skilled talent:"),
                "是", aliases=("是否数字领域", "数字")),
@@ -1002,16 +1002,13 @@ def _columns_of(table: Table, lang: str) -> list[tuple[str, Column, Group | None
 
 def _county_column() -> Column:
     """A column of the roster's own that the template offers: the county, for ``--group-by 县区``."""
-    from .quota import recommending_units
-    from .ruleset import default_ruleset
-
     return Column(_OWN_COLUMN, "县区", "county", "choice",
                   "名单自有列示例：申请人所在县（市、区）或功能区；原样带入结果表，可用 --group-by 县区 分组汇总。"
                   "本工具不认识的列都照此处理，可自行增删（如“单位”）。",
                   "an example of the roster's own columns: the applicant's county or zone; carried to the "
                   "results, and --group-by county counts per county. Every column the tool does not know is "
                   "treated so; add or remove such columns freely (employer, phone).",
-                  "泰山区", choices=recommending_units(default_ruleset()))
+                  "泰山区", choices=("@units",))
 
 
 _OWN_COLUMN = "(own)"
