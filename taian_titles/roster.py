@@ -1209,7 +1209,7 @@ class XlsxWriter:
                 w["ok"],
                 sep.join(outcome_label(self.ruleset, o["code"], lang) for o in outcomes) or None,
                 ", ".join(o["code"] for o in outcomes) or None,
-                title_label(highest, lang),
+                title_label(highest, lang, self.ruleset),
                 highest,
                 sep.join(f"{outcome_label(self.ruleset, n['code'], lang)}〔{n['clause']}〕"
                          f"{'：' if lang == 'zh' else ': '}"

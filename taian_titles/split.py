@@ -138,7 +138,7 @@ class SplitWriter:
         if is_error:
             highest, outcomes = "", w["error"]
         else:
-            highest = title_label(entry.get("highest_recognized_title"), self.lang)
+            highest = title_label(entry.get("highest_recognized_title"), self.lang, self.ruleset)
             outcomes = sep.join(outcome_label(self.ruleset, o["code"], self.lang) for o in entry.get("outcomes", ())) \
                 or w["none"]
         link = urllib.parse.quote(filename)

@@ -182,7 +182,7 @@ class BatchSummary:
                      + ("（错误条目已写入输出）" if t.errors else "")]
             outcomes = sep.join(f"{outcome_label(self.ruleset, c, 'zh')} {c} {t.outcomes[c]}" for c in codes)
             lines.append(f"  各结论人数：{outcomes or '无'}" + (f"{sep}未适用任何条款 {t.no_outcome}" if t.no_outcome else ""))
-            lines.append("  可直接认定的最高职称：" + (sep.join(f"{title_label(k, 'zh')} {v}" for k, v in _titles(t.titles)) or "—"))
+            lines.append("  可直接认定的最高职称：" + (sep.join(f"{title_label(k, 'zh', self.ruleset)} {v}" for k, v in _titles(t.titles)) or "—"))
             if self.carried:
                 lines.append("  名单自有列（原样带入结果）：" + "、".join(self.carried))
         else:
@@ -190,7 +190,7 @@ class BatchSummary:
                      + (" (their error entries are in the output)" if t.errors else "")]
             outcomes = sep.join(f"{c} {t.outcomes[c]}" for c in codes)
             lines.append(f"  outcomes: {outcomes or 'none'}" + (f"{sep}no clause applies {t.no_outcome}" if t.no_outcome else ""))
-            lines.append("  highest recognised title: " + (sep.join(f"{title_label(k, 'en')} {v}" for k, v in _titles(t.titles)) or "-"))
+            lines.append("  highest recognised title: " + (sep.join(f"{title_label(k, 'en', self.ruleset)} {v}" for k, v in _titles(t.titles)) or "-"))
             if self.carried:
                 lines.append("  the roster's own columns (carried to the results): " + ", ".join(self.carried))
         return "\n".join(lines) + "\n"
@@ -234,7 +234,7 @@ class BatchSummary:
                            f"{_percent(counts.outcomes.get(c, 0), counts.evaluated)} |")
             out.append(f"| {e_(w['no_outcome'])} | | {counts.no_outcome} | {_percent(counts.no_outcome, counts.evaluated)} |")
             out += ["", f"| {w['highest']} | {w['count']} |", "|---|---:|"]
-            out += [f"| {e_(title_label(k, lang))} | {v} |" for k, v in _titles(counts.titles)]
+            out += [f"| {e_(title_label(k, lang, self.ruleset))} | {v} |" for k, v in _titles(counts.titles)]
             out.append("")
         if self.group_by is not None:
             out += [f"## {e_(w['by_group'].format(column=self.group_by))}", "",
@@ -273,7 +273,7 @@ class BatchSummary:
                             f"<td>{_percent(count, counts.evaluated)}</td></tr>")
             body.append("</tbody></table>")
             body.append(f'<table><thead><tr><th>{e_(w["highest"])}</th><th>{e_(w["count"])}</th></tr></thead><tbody>')
-            body += [f"<tr><td>{e_(title_label(k, lang))}</td><td>{v}</td></tr>" for k, v in _titles(counts.titles)]
+            body += [f"<tr><td>{e_(title_label(k, lang, self.ruleset))}</td><td>{v}</td></tr>" for k, v in _titles(counts.titles)]
             body.append("</tbody></table></section>")
         if self.group_by is not None:
             body.append(f"<h2>{e_(w['by_group'].format(column=self.group_by))}</h2><table><thead><tr>"
@@ -318,7 +318,7 @@ class BatchSummary:
         ws.append([])
         ws.append([w["highest"], w["code"], w["count"]])
         for k, v in _titles(t.titles):
-            ws.append([title_label(k, lang), k, v])
+            ws.append([title_label(k, lang, self.ruleset), k, v])
         if self.group_by is not None:
             ws.append([])
             ws.append([self.group_by, w["records"], w["errors"], *codes])
