@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, Words, problem
 from .io import Item, Unparsable, UsageError
 from .model import (
     Achievement,
@@ -377,7 +377,16 @@ def _headers(table: Table) -> _Headers:
 # --------------------------------------------------------------------------- cell values
 
 class CellProblem(ValueError):
-    """A cell whose value cannot be read as its column asks."""
+    """A cell whose value cannot be read as its column asks: a problem code and its English and Chinese messages."""
+
+    def __init__(self, code: str, message: str, message_zh: str, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.code, self.message, self.message_zh, self.allowed = code, message, message_zh, allowed
+
+    def at(self, ref: str, header: str, path: str) -> Problem:
+        """The problem at cell ``ref``, its messages naming the column header and the field."""
+        return Problem(ref, f"{header} ({path}): {self.message}", self.code, f"{header}（{path}）：{self.message_zh}",
+                       self.allowed)
 
 
 _ISO_LIKE = re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?$")
@@ -393,7 +402,8 @@ def parse_cell_date(value: Any) -> _dt.date:
     if isinstance(value, _dt.date):
         return value
     if isinstance(value, bool) or isinstance(value, (int, float)):
-        raise CellProblem(f"{value!r} is a number, not a date (format the cell as a date, or write 2024-01-01)")
+        raise CellProblem("wrong_type", f"{value!r} is a number, not a date (format the cell as a date, or write 2024-01-01)",
+                          f"{value!r} 是数字，不是日期（请把单元格设为日期格式，或写 2024-01-01）")
     text = unicodedata.normalize("NFKC", str(value)).strip()
     match = _ISO_LIKE.match(text)
     parts = (match.group(1), match.group(3), match.group(4)) if match else None
@@ -401,11 +411,15 @@ def parse_cell_date(value: Any) -> _dt.date:
         match = _CHINESE_DATE.match(text)
         parts = match.groups() if match else None
     if parts is None:
-        raise CellProblem(f"{str(value).strip()!r} is not a date: write 2024-01-01, 2024/1/1 or 2024年1月1日")
+        shown = repr(str(value).strip())
+        raise CellProblem("not_a_date", f"{shown} is not a date: write 2024-01-01, 2024/1/1 or 2024年1月1日",
+                          f"{shown} 不是日期：可写 2024-01-01、2024/1/1 或 2024年1月1日，或把单元格设为日期格式")
     try:
         return _dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError as exc:
-        raise CellProblem(f"{str(value).strip()!r} is not a valid date: {exc}") from None
+        shown = repr(str(value).strip())
+        raise CellProblem("impossible_date", f"{shown} is not a valid date: {exc}",
+                          f"{shown} 不是日历上存在的日期") from None
 
 
 def parse_cell_bool(value: Any) -> bool:
@@ -419,7 +433,9 @@ def parse_cell_bool(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise CellProblem(f"{str(value).strip()!r} is not 是 or 否 (yes or no)")
+    shown = repr(str(value).strip())
+    raise CellProblem("unknown_value", f"{shown} is not 是 or 否 (yes or no)",
+                      f"{shown} 不是可选值之一；可选值：是、否", ("是", "否"))
 
 
 def _text(value: Any) -> str:
@@ -510,12 +526,14 @@ class RosterRecord(dict):  # type: ignore[type-arg]
         """The same problems at their cells (``证书!C7``), each naming its header and field, with the cells' own problems."""
         problems = list(self.problems)
         taken = {p.path for p in self.problems}
-        for problem in error.problems:
-            where, header = self._where(problem.path)
-            if where in taken and problem.message == "required field missing":
+        for found in error.problems:
+            where, header = self._where(found.path)
+            if where in taken and found.code == "missing_field":
                 continue  # the cell's own problem says more
-            label = f"{header} ({problem.path})" if header else problem.path
-            problems.append(Problem(where, f"{label}: {problem.message}"))
+            label, label_zh = (f"{header} ({found.path})", f"{header}（{found.path}）") if header else \
+                (found.path, found.path)
+            problems.append(Problem(where, f"{label}: {found.message}", found.code,
+                                    f"{label_zh}：{found.message_zh or found.message}", found.allowed))
         return InputError(sorted(problems, key=lambda p: _ref_key(p.path)), record_id=error.record_id or self.record_id)
 
     def _where(self, path: str) -> tuple[str, str]:
@@ -581,14 +599,14 @@ def _ref_key(ref: str) -> tuple[str, int, int]:
 class RowProblem(Unparsable):
     """A row that belongs to no record (an extra sheet's row naming an unknown applicant)."""
 
-    def __init__(self, record_id: str | None, path: str, message: str) -> None:
+    def __init__(self, record_id: str | None, problem: Problem) -> None:
         self.line = None
-        self.message = message
+        self.problem = problem
+        self.message = problem.message
         self.id = record_id
-        self.path = path
 
     def error(self) -> InputError:
-        return InputError([Problem(self.path, self.message)], record_id=self.id)
+        return InputError([self.problem], record_id=self.id)
 
 
 # --------------------------------------------------------------------------- a sheet, whatever the file
@@ -708,11 +726,19 @@ class Roster:
                 continue
             for group, sheet, number, _columns, _values in entries:
                 index = self._key_cells.get((sheet.name, number), 0)
-                message = (f"{_KEY_HEADERS[0]}: no applicant {key!r} on sheet {self.main.name!r}; "
-                           f"this {group.en} row is not used") if key else \
-                    f"{_KEY_HEADERS[0]}: empty; this {group.en} row belongs to no applicant"
+                ref = cell_ref(sheet.name, index, number)
+                if key:
+                    found = problem(ref, "orphan_row", value=repr(key), sheet=self.main.name,
+                                    what=Words(group.en, group.zh))
+                    found = found._replace(message=f"{_KEY_HEADERS[0]} ({_KEY_HEADERS[1]}): {found.message}",
+                                           message_zh=f"{_KEY_HEADERS[0]}：{found.message_zh}")
+                else:
+                    found = problem(ref, "missing_field")
+                    found = found._replace(message=f"{_KEY_HEADERS[0]} ({_KEY_HEADERS[1]}): {found.message}; "
+                                                   f"this {group.en} row belongs to no applicant",
+                                           message_zh=f"{_KEY_HEADERS[0]}：{found.message_zh}，本行{group.zh}不属于任何申请人")
                 # No line: the row is not the applicants' sheet's; the path names its cell.
-                yield None, RowProblem(key or None, cell_ref(sheet.name, index, number), message)
+                yield None, RowProblem(key or None, found)
 
     def _plan(self) -> None:
         """What each column of the applicants' sheet fills, worked out once: (index, column, letter, header, taken)."""
@@ -743,7 +769,7 @@ class Roster:
             try:
                 record[column.field] = _convert(raw, column)
             except CellProblem as exc:
-                problems.append(Problem(ref, f"{header} ({column.field}): {exc}"))
+                problems.append(exc.at(ref, header, column.field))
         for i, header in self.extra_columns:
             shown[header] = display(values[i] if i < size else None)
         lists: dict[str, list[dict[str, Any]]] = {}
@@ -763,7 +789,7 @@ class Roster:
                 try:
                     item[column.field] = _convert(raw, column)
                 except CellProblem as exc:
-                    problems.append(Problem(ref, f"{header} ({field_path}): {exc}"))
+                    problems.append(exc.at(ref, header, field_path))
             items.append(item)
         record_id = record.record_id
         if record_id is not None and self._attached:  # ids kept only when extra sheets refer to them
@@ -798,7 +824,7 @@ class Roster:
         try:
             target[field] = _convert(raw, column)
         except CellProblem as exc:
-            owner.problems.append(Problem(ref, f"{header} ({path}): {exc}"))
+            owner.problems.append(exc.at(ref, header, path))
 
     # --- recommendation lists --------------------------------------------------------
     def _records_of_lists(self) -> Iterator[Item]:
@@ -836,12 +862,15 @@ class Roster:
                     try:
                         day = parse_cell_date(raw).isoformat()
                     except CellProblem as exc:
-                        record.problems.append(Problem(ref, f"{column.zh} (as_of): {exc}"))
+                        record.problems.append(exc.at(ref, column.zh, "as_of"))
                         continue
                     if "as_of" in record and record["as_of"] != day:
-                        record.problems.append(Problem(ref, f"{column.zh} (as_of): {day} differs from "
-                                                            f"{record['as_of']} given for {unit or 'this unit'} above; "
-                                                            f"one unit's list has one date"))
+                        found = problem(ref, "conflicting_value", value=repr(day), other=repr(record["as_of"]),
+                                        record=Words(unit or "this unit", unit or "本单位"),
+                                        what=Words("date", "评估日期"))
+                        record.problems.append(found._replace(
+                            message=f"{column.zh} (as_of): {found.message}",
+                            message_zh=f"{column.zh}（as_of）：{found.message_zh}"))
                     else:
                         record["as_of"] = day
                         record.cells["as_of"] = (ref, column.zh)

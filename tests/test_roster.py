@@ -250,12 +250,30 @@ def test_every_cell_problem_names_its_sheet_cell_and_header_and_the_rest_is_eval
     assert row4["申请人!A4"] == "编号 (id): required field missing"
     assert "a number, not a date" in row4["申请人!H4"]
     assert "training certificate" in row4["申请人!F4"]
+    # Every problem has its code and a Chinese message that names the header too.
+    codes = {p["path"]: p["code"] for p in by_row[3]["error"]["problems"]}
+    assert codes == {"申请人!B3": "impossible_date", "申请人!F3": "unknown_value", "申请人!H3": "not_a_date",
+                     "申请人!J3": "missing_field", "申请人!L3": "unknown_value"}
+    zh = {p["path"]: p["message_zh"] for p in by_row[3]["error"]["problems"]}
+    assert zh["申请人!H3"].startswith("证书1发证日期（certificates[0].issued_on）：'昨天' 不是日期")
+    assert zh["申请人!J3"] == "工作经历1性质（work_periods[0].kind）：缺少必填字段"
+    assert {p["path"]: p["code"] for p in by_row[4]["error"]["problems"]}["申请人!H4"] == "wrong_type"
     # The orphan row of the extra sheet is reported at its key cell; it stops nothing.
     orphan = answers[-1]["error"]
-    assert orphan["path"] == "工作经历!A4" and "X-9" in orphan["message"]
+    assert orphan["path"] == "工作经历!A4" and "X-9" in orphan["message"] and orphan["code"] == "orphan_row"
+    assert "申请人表（申请人）中没有编号为 'X-9' 的申请人" in orphan["message_zh"]
     # Row 5 (a second G-1) has the extra sheet's rows too, and the same bad end date.
     assert answers[3]["error"]["problems"][0]["path"] == "工作经历!C3"
     assert "共 5 条记录：已评估 0 条，有误 5 条" in err
+
+
+def test_a_chinese_error_letter_of_a_roster_row_is_in_chinese(tmp_path, capsys):
+    path = _xlsx(tmp_path, {"申请人": [MAIN_HEADERS + ["证书1已撤销"], ["B-1"] + GOOD[1:7] + ["昨天", "也许"]]})
+    status, out, _ = run(capsys, "evaluate", str(path), "--format", "text")
+    assert status == 1
+    assert "申请人!H2：证书1发证日期（certificates[0].issued_on）：'昨天' 不是日期" in out
+    assert "申请人!I2：证书1已撤销（certificates[0].revoked）：'也许' 不是可选值之一；可选值：是、否" in out
+    assert "is not" not in out
 
 
 def test_a_good_row_beside_bad_ones_is_evaluated(tmp_path, capsys):
@@ -393,6 +411,13 @@ def test_recommendation_lists_from_a_roster_with_cell_problems(tmp_path, capsys)
     assert "技能等级" in answers[1]["error"]["message"] and "candidates[0].skill_level" in answers[1]["error"]["message"]
     status, out, _ = run(capsys, "quota", str(path), "--format", "text")
     assert "单位名称问题：推荐单位「高新区」" in out and "合计" in out
+    # One unit's list has one date: a second date for it is a problem at its cell.
+    twice = _xlsx(tmp_path, {"推荐名单": [["推荐单位", "评估日期", "人选编号", "技能等级", "数字领域"],
+                                        ["泰山区", "2025-09-01", "TS-01", "技师", "是"],
+                                        ["泰山区", "2025-09-02", "TS-02", "技师", "否"]]}, "twice.xlsx")
+    status, out, _ = run(capsys, "quota", str(twice))
+    (answer,) = json.loads(out) if out.lstrip().startswith("[") else [json.loads(out)]
+    assert status == 1 and answer["error"]["path"] == "推荐名单!B3" and answer["error"]["code"] == "conflicting_value"
 
 
 # --------------------------------------------------------------------------- dates and yes/no
