@@ -41,10 +41,11 @@ from .casebook import CasebookError, load_casebook, report_text, run_casebooks, 
 from .decision import CityReport, Decision, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
-from .io import FORMATS, Unparsable, UsageError, Writer, error_entry, open_input, open_output, progress, read_records
+from .io import FORMATS, Unparsable, UsageError, Writer, error_entry, open_output, open_records, progress
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
+from .summary import SUMMARY_FORMATS, BatchSummary, group_value
 from .tools import differences, ruleset_text, ruleset_to_dict, shipped_counterpart, smoke_test, warnings
 
 __all__ = ["main"]
@@ -56,33 +57,82 @@ PROG = "taian-titles"
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
     policy = _policy_option(args.ruleset)
+    _output_options(args)
     errors = 0
-    with open_input(args.file) as stream:
-        shape, items, total = read_records(stream)
-        with open_output(args.output) as out:
-            writer = Writer(
-                out, args.format, shape, args.lang, _batch_title(args.lang),
-                letter=lambda d: render_fragment(d, args.format, args.lang, templates=args.templates),
-                error_letter=lambda e, where: render_error(e.id, e.error, args.format, args.lang, where,
-                                                          templates=args.templates))
+    summary = BatchSummary(policy, group_by=args.group_by)
+    with open_records(args.file, "applicants") as (shape, items, total, roster):
+        _group_by_option(args.group_by, roster)
+        summary.carried = list(roster.extra_headers) if roster is not None else []
+        with contextlib.ExitStack() as stack:
+            writer = _evaluate_writer(args, shape, policy, roster, summary, stack)
             writer.start()
-            for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
+            to_stdout = args.output in (None, "-") and not args.split and args.format != "xlsx"
+            screen = sys.stdout if to_stdout else sys.stderr  # no bar over answers on the same terminal
+            for index, (line, record) in enumerate(progress(items, total, screen, not args.no_progress)):
                 answer = _evaluate_one(index, line, record, as_of, policy)
                 if isinstance(answer, BatchError):
                     errors += 1
-                    writer.write(answer, error_entry(answer.id, answer.error, line), True,
-                                 _where(index, line, args.lang))
+                    entry = error_entry(answer.id, answer.error, line)
+                    writer.write(answer, entry, True, _where(index, line, args.lang), record=record)
                 else:
-                    writer.write(answer, answer.to_dict(), False)
+                    entry = answer.to_dict()
+                    writer.write(answer, entry, False, record=record)
+                summary.add(entry, group_value(record, args.group_by))
             writer.finish()
+    sys.stderr.write(summary.stderr_text(args.lang, PROG))
+    if args.summary:
+        summary.write(args.summary, args.lang)
     return 1 if errors else 0
+
+
+def _evaluate_writer(args: argparse.Namespace, shape: str, policy: Policy, roster: Any, summary: BatchSummary,
+                     stack: contextlib.ExitStack) -> Any:
+    """Where the answers go: a stream of JSON or letters (io.Writer), a workbook, or one file per applicant."""
+    fmt = "html" if args.split and args.format == "xlsx" else args.format
+    letter = lambda d: render_fragment(d, fmt, args.lang, templates=args.templates)  # noqa: E731
+    error_letter = lambda e, where: render_error(e.id, e.error, fmt, args.lang, where,  # noqa: E731
+                                                 templates=args.templates)
+    if args.split:
+        from .split import SplitWriter
+
+        return SplitWriter(args.split, fmt, args.lang, policy, letter=letter, error_letter=error_letter)
+    if args.format == "xlsx":
+        from .roster import XlsxWriter
+
+        return XlsxWriter(args.output, args.lang, policy, summary,
+                          extra_headers=roster.extra_headers if roster is not None else ())
+    out = stack.enter_context(open_output(args.output))
+    return Writer(out, args.format, shape, args.lang, _batch_title(args.lang), letter=letter, error_letter=error_letter)
+
+
+def _output_options(args: argparse.Namespace) -> None:
+    """--format xlsx writes a file named by -o; --split writes a folder, not -o; --summary names its format."""
+    if args.format == "xlsx" and not getattr(args, "split", None) and (
+            not args.output or not args.output.lower().endswith(".xlsx")):
+        raise UsageError("--format xlsx writes a workbook: name it with -o FILE.xlsx")
+    if getattr(args, "split", None) and args.output:
+        raise UsageError("--split DIR writes one file per applicant and an index into DIR; leave out -o")
+    if getattr(args, "summary", None) and Path(args.summary).suffix.lower() not in SUMMARY_FORMATS:
+        raise UsageError(f"--summary {args.summary}: the file name must end in .html, .md or .json")
+
+
+def _group_by_option(column: str | None, roster: Any) -> None:
+    if column is None or roster is None:
+        return
+    from .roster import _norm
+
+    if _norm(column) not in {_norm(h) for h in roster.headers}:
+        raise UsageError(f"--group-by {column}: the roster has no such column; its columns are "
+                         f"{', '.join(roster.headers)}")
 
 
 def _evaluate_one(index: int, line: int | None, record: Any, as_of: _dt.date | None,
                   policy: Policy) -> Decision | BatchError:
     if isinstance(record, Unparsable):
         return BatchError(index, record.id, record.error())
-    return evaluate_record(index, record, as_of=as_of, policy=policy)
+    answer = evaluate_record(index, record, as_of=as_of, policy=policy)
+    settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
+    return settle(answer, index) if settle else answer
 
 
 def _where(index: int, line: int | None, lang: str) -> str:
@@ -132,9 +182,9 @@ def _cmd_quota(args: argparse.Namespace) -> int:
     code, clause = _quota_outcome(policy)
     results: list[QuotaResult | QuotaError] = []
     errors = 0
-    with open_input(args.file) as stream:
-        shape, items, total = read_records(stream)
-        with open_output(args.output) as out:
+    _output_options(args)
+    with open_records(args.file, "lists") as (shape, items, total, _roster):
+        with (contextlib.nullcontext(sys.stdout) if args.format == "xlsx" else open_output(args.output)) as out:
             streaming = args.format in ("json", "jsonl")
             writer = Writer(out, args.format if streaming else "jsonl", shape, args.lang, "",
                              letter=str, error_letter=lambda answer, where: str(answer))
@@ -146,6 +196,9 @@ def _cmd_quota(args: argparse.Namespace) -> int:
                     answer = QuotaError(index, None, record.error(), code, clause)
                 else:  # bad input or a fault becomes this list's entry; the rest go on
                     answer = check_quota_record(index, record, as_of=as_of, policy=policy)
+                    settle = getattr(record, "settle", None)  # a roster's list: problems at their cells
+                    if settle:
+                        answer = settle(answer, index)
                 if isinstance(answer, QuotaError):
                     errors += 1
                     entry = answer.to_dict()
@@ -161,7 +214,12 @@ def _cmd_quota(args: argparse.Namespace) -> int:
                 writer.finish()
             else:
                 report = CityReport(results=tuple(results), quota=policy.param("quota_share"), policy=policy)
-                out.write(render_quota_report(report, args.format, args.lang))
+                if args.format == "xlsx":
+                    from .roster import write_city_report_xlsx
+
+                    write_city_report_xlsx(report, args.output, args.lang, policy)
+                else:
+                    out.write(render_quota_report(report, args.format, args.lang))
     return 1 if errors else 0
 
 
@@ -170,6 +228,23 @@ def _quota_outcome(policy: Policy) -> tuple[str, str]:
         return policy.quota_outcome()
     except RulesetError as exc:
         raise UsageError(f"{exc.problems[0]} (give a ruleset with the quota clause)") from None
+
+
+# --------------------------------------------------------------------------- template
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from .roster import write_template
+
+    if not args.path.lower().endswith(".xlsx"):
+        raise UsageError(f"{args.path}: the template is a workbook; name it FILE.xlsx")
+    try:
+        write_template(args.path, args.kind, args.lang)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.path}: {exc.strerror or exc}") from None
+    what = "申请人名单" if args.kind == "applicants" else "推荐名单"
+    print(f"{args.path}: {what}模板（填写说明见工作表“说明”）" if args.lang == "zh" else
+          f"{args.path}: a template of {args.kind} (the sheet 'columns' explains each column)")
+    return 0
 
 
 # --------------------------------------------------------------------------- ruleset
@@ -275,11 +350,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def common(p: argparse.ArgumentParser, what: str) -> None:
-        p.add_argument("file", metavar="FILE", help=f"{what}: a JSON object, a JSON array or JSON Lines; - for standard input")
+        p.add_argument("file", metavar="FILE", help=f"{what}: a JSON object, a JSON array or JSON Lines; - for "
+                       f"standard input; or a roster FILE.xlsx or FILE.csv (docs/officers.md)")
         p.add_argument("--as-of", metavar="DATE", help="evaluation date YYYY-MM-DD, overriding every record's own")
-        p.add_argument("--format", choices=FORMATS, default="json",
+        p.add_argument("--format", choices=(*FORMATS, "xlsx"), default="json",
                        help="json (mirrors the input: object, array or one line per record), jsonl, "
-                            "or a readable text, markdown or html (default: json)")
+                            "a readable text, markdown or html, or an xlsx workbook (with -o FILE.xlsx) "
+                            "(default: json)")
         p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the readable formats (default: zh)")
         p.add_argument("--ruleset", metavar="PATH", action="append",
                        help="a ruleset file; repeat it for a policy of several documents "
@@ -293,12 +370,27 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--templates", metavar="DIR",
                         help="a folder of letter templates replacing the shipped ones of the same name "
                              "(letter.txt.j2, letter.md.j2, letter.html.j2, error.*.j2, page_head.html.j2)")
+    p_eval.add_argument("--summary", metavar="FILE", help="also write a summary report: FILE.html (with a bar "
+                        "chart of outcomes), FILE.md or FILE.json")
+    p_eval.add_argument("--group-by", metavar="COLUMN", help="count the summary per value of this column of the "
+                        "roster (a county, an employer) or field of the records")
+    p_eval.add_argument("--split", metavar="DIR", help="one file per applicant in DIR, named from its id, and an "
+                        "index (index.html or index.md); --format says which kind of letter")
     p_eval.set_defaults(func=_cmd_evaluate)
 
     p_quota = sub.add_parser("quota", help="check recommendation lists against the policy's digital share",
                              description="Check one recommendation list or an array of lists (the city report).")
     common(p_quota, "recommendation lists")
     p_quota.set_defaults(func=_cmd_quota)
+
+    p_tpl = sub.add_parser("template", help="write an empty roster workbook to fill in (applicants or lists)",
+                           description="Write an .xlsx roster with the column headers, a filled example row, "
+                           "dropdown lists for the enumerations and a sheet explaining each column.")
+    p_tpl.add_argument("path", metavar="FILE.xlsx", help="the workbook to write")
+    p_tpl.add_argument("--kind", choices=("applicants", "lists"), default="applicants",
+                       help="applicants (default) or recommendation lists (the quota check)")
+    p_tpl.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the headers (default: zh)")
+    p_tpl.set_defaults(func=_cmd_template)
 
     p_rs = sub.add_parser("ruleset", help="show, check or test a ruleset file")
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)

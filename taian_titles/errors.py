@@ -40,6 +40,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                  "第 {line} 行不是有效的 JSON（第 {column} 列有误）"),
     "not_utf8": ("line {line} is not UTF-8 text (byte {byte})",
                  "第 {line} 行不是 UTF-8 编码的文本（第 {byte} 个字节有误）"),
+    # Spreadsheet rosters (roster.py): a row of an extra sheet whose applicant is not on the
+    # applicants' sheet; a value given twice for one record that must have one.
+    "orphan_row": ("no applicant {value} on sheet {sheet}; this {what} row is not used",
+                   "申请人表（{sheet}）中没有编号为 {value} 的申请人，本行{what}未使用"),
+    "conflicting_value": ("{value} differs from {other} given above for {record}; one {record} has one {what}",
+                          "{value} 与上文为{record}填写的 {other} 不一致；同一{record}只能有一个{what}"),
     "internal_error": ("internal error while {doing} ({detail}); please report it",
                        "{doing}时发生程序内部错误（{detail}），不是材料的问题；请向系统维护方报告"),
 }

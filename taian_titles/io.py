@@ -20,7 +20,7 @@ from .render import FORMATS as LETTER_FORMATS
 from .render import document_head, document_tail
 
 __all__ = ["UsageError", "Unparsable", "Item", "FORMATS", "read_records", "open_input", "open_output",
-           "progress", "Writer", "error_entry"]
+           "progress", "Writer", "error_entry", "open_records", "is_roster", "count_lines"]
 
 FORMATS = ("json", "jsonl", *LETTER_FORMATS)
 #: A single JSON object larger than this is not an applicant; stop buffering and report.
@@ -213,15 +213,68 @@ def open_output(path: str | None) -> Iterator[TextIO]:
 
 
 def progress(items: Iterable[Item], total: int | None, out: TextIO, enabled: bool) -> Iterable[Item]:
-    """A progress bar on standard error for long batches, only when a person is watching it."""
+    """A progress bar on standard error for long batches, only when a person is watching it.
+
+    With ``total`` known the bar shows it and the time left; the bar stays on the screen at the
+    end with the final count (the total is set to the count when the estimate was off).
+    """
     if not enabled or not _isatty(sys.stderr) or out is sys.stdout and _isatty(sys.stdout):
         return items
     try:
         from tqdm import tqdm
     except ImportError:  # the bar is a convenience; never fail for want of it
         return items
-    return tqdm(items, total=total, unit=" records", file=sys.stderr, delay=1.0, leave=False,
-                dynamic_ncols=True)
+    return _counted(tqdm(total=total, unit=" records", file=sys.stderr, delay=PROGRESS_DELAY, leave=True,
+                         dynamic_ncols=True), items)
+
+
+#: Seconds before the bar appears: a short batch shows none.
+PROGRESS_DELAY = 1.0
+
+
+def _counted(bar: Any, items: Iterable[Item]) -> Iterator[Item]:
+    try:
+        for item in items:
+            yield item
+            bar.update()
+        bar.total = bar.n  # the bar left on the screen shows the final count, whatever the estimate was
+    finally:
+        bar.close()
+
+
+def count_lines(path: str) -> int | None:
+    """The non-blank lines of a regular file (the total of a JSON Lines batch), None for standard input."""
+    if path == "-":
+        return None
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return None
+
+
+#: Spreadsheet rosters, read by :mod:`taian_titles.roster`, chosen by the file's extension.
+ROSTER_EXTENSIONS = (".xlsx", ".xlsm", ".csv")
+
+
+def is_roster(path: str) -> bool:
+    return path != "-" and path.lower().endswith(ROSTER_EXTENSIONS)
+
+
+@contextlib.contextmanager
+def open_records(path: str, kind: str = "applicants") -> Iterator[tuple[str, Iterator[Item], int | None, Any]]:
+    """(shape, items, total, roster) of a JSON input or of a roster (.xlsx, .csv; ``roster`` None for JSON)."""
+    if is_roster(path):
+        from .roster import open_roster
+
+        with open_roster(path, kind) as roster:
+            yield roster.shape, roster.items, roster.total, roster
+        return
+    with open_input(path) as stream:
+        shape, items, total = read_records(stream)
+        if total is None and shape == "lines":
+            total = count_lines(path)
+        yield shape, items, total, None
 
 
 def _isatty(stream: Any) -> bool:
@@ -249,7 +302,8 @@ class Writer:
         elif self.fmt in LETTER_FORMATS:
             self.out.write(document_head(self.fmt, self.lang, self.title))
 
-    def write(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "") -> None:
+    def write(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "",
+              record: Any = None) -> None:
         out, fmt = self.out, self.fmt
         if fmt == "jsonl" or (fmt == "json" and self.shape == "lines"):
             out.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -42,7 +42,7 @@ from .policy import Policy, default_policy
 
 __all__ = ["FORMATS", "LANGS", "render_decision", "render_fragment", "render_error", "render_quota_report",
            "document_head", "document_tail", "describe_basis", "letter_context", "CJK_FONTS",
-           "quota_table_text", "quota_summary_line", "md_escape"]
+           "quota_table_text", "quota_summary_line", "quota_unit_lines", "md_escape"]
 
 #: Readable formats of a letter.
 FORMATS = ("text", "markdown", "html")
@@ -329,11 +329,12 @@ footer { margin-top: 1.5em; border-top: 1px solid #ccc; padding-top: .6em; font-
 code { word-break: break-all; }
 .error { border-color: #b22; }
 @media print {
-  body { max-width: none; margin: 0; }
-  article.letter { border: none; margin: 0; padding: 0; page-break-after: always; break-after: page; }
-  article.letter:last-of-type { page-break-after: auto; break-after: auto; }
-  h2, h3 { break-after: avoid; }
-  blockquote.clause, dl.header { break-inside: avoid; }
+  @page { size: A4; margin: 18mm 16mm; }
+  body { max-width: none; margin: 0; padding: 0; }
+  article.letter { border: none; padding: 0; margin: 0; break-after: page; page-break-after: always; }
+  article.letter:last-of-type { break-after: auto; page-break-after: auto; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  blockquote.clause, dl.header, footer { break-inside: avoid; page-break-inside: avoid; }
 }
 """ % CJK_FONTS
 
@@ -393,11 +394,13 @@ def render_error(record_id: str | None, error: RecordError | Mapping[str, Any], 
 _QUOTA_WORDS = {
     "zh": {"columns": ["单位", "评估日期", "人数", "数字", "占比", "达标", "需增加", "需替换"],
            "yes": "是", "no": "否", "na": "—", "details": "各单位说明", "findings": "名单问题",
-           "error": "名单有误，未能检查", "internal": "程序出错，未能检查（不是名单的问题）", "clause": "条款原文"},
+           "error": "名单有误，未能检查", "internal": "程序出错，未能检查（不是名单的问题）", "clause": "条款原文",
+           "total": "合计", "missing": "未报送名单的单位", "unit_findings": "单位名称问题", "nothing": "无"},
     "en": {"columns": ["unit", "as of", "total", "digital", "share", "meets", "add", "swap"],
            "yes": "yes", "no": "no", "na": "-", "details": "Per unit", "findings": "Findings",
            "error": "bad input, not checked", "internal": "not checked: a fault of the program, not of the list",
-           "clause": "Clause"},
+           "clause": "Clause", "total": "city total", "missing": "Units that sent no list", "unit_findings": "Unit names",
+           "nothing": "none"},
 }
 
 
@@ -414,6 +417,32 @@ def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tupl
                      w["na"] if r.add_digital_needed is None else str(r.add_digital_needed),
                      w["na"] if r.swap_needed is None else str(r.swap_needed)])
     return rows
+
+
+def _quota_total_row(report: Any, lang: str, with_date: bool) -> list[str]:
+    """The 合计 row: the sums of the lists checked, the share of the sums, units meeting / lists checked."""
+    from .cityreport import totals
+
+    w = _QUOTA_WORDS[lang]
+    t = totals(report)
+    row = [w["total"]] + ([w["na"]] if with_date else [])
+    return row + [str(t["total"]), str(t["digital"]), t["share"] or w["na"], f"{t['meeting']}/{t['checked']}",
+                  str(t["add_digital_needed"]), str(t["swap_needed"])]
+
+
+def quota_unit_lines(report: Any, lang: str = "zh") -> list[str]:
+    """The units the policy lists that sent no list, then each finding about a unit's name."""
+    from .cityreport import missing_units, unit_findings, units_of
+
+    w = _QUOTA_WORDS[lang]
+    colon = "：" if lang == "zh" else ": "
+    units = units_of(report)
+    lines = []
+    if units:
+        missing = missing_units(report, units)
+        lines.append(f"{w['missing']}{colon}" + (("、" if lang == "zh" else ", ").join(missing) or w["nothing"]))
+    lines += [f"{w['unit_findings']}{colon}{f.explanation[lang]}" for f in unit_findings(report, units)]
+    return lines
 
 
 def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
@@ -451,6 +480,9 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
                 out.append(f"| {e_(row[0])} | {e_(row[2])}: {problems} |" + " |" * (len(w["columns"]) - 2))
             else:
                 out.append("| " + " | ".join(e_(c) for c in row) + " |")
+        if hasattr(report, "checked"):
+            out.append("| " + " | ".join(f"**{e_(c)}**" for c in _quota_total_row(report, lang, True)) + " |")
+            out += [""] + [f"- {e_(line)}" for line in quota_unit_lines(report, lang)]
         out += ["", f"**{e_(quota_summary_line(report, lang))}**", "", f"## {e_(w['details'])}", ""]
         for r in checked:
             out.append(f"- **{e_(r.unit)}**：{e_(r.explanation[lang])}")
@@ -468,7 +500,15 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
                         f"{e_(row[2])}: {problems}</td></tr>")
         else:
             body.append("<tr>" + "".join(f"<td>{e_(c)}</td>" for c in row) + "</tr>")
-    body.append(f"</tbody></table><p><strong>{e_(quota_summary_line(report, lang))}</strong></p>")
+    if hasattr(report, "checked"):
+        body.append('</tbody><tfoot><tr class="total">' + "".join(
+            f"<th>{e_(c)}</th>" for c in _quota_total_row(report, lang, True)) + "</tr></tfoot>")
+        units = quota_unit_lines(report, lang)
+        body.append("</table>" + ("<ul class=\"units\">" + "".join(f"<li>{e_(x)}</li>" for x in units) + "</ul>"
+                                  if units else ""))
+    else:
+        body.append("</tbody></table>")
+    body.append(f"<p><strong>{e_(quota_summary_line(report, lang))}</strong></p>")
     body.append(f"<h2>{e_(w['details'])}</h2><ul>")
     for r in checked:
         findings = "".join(f"<li>{e_(f.explanation[lang])}</li>" for f in r.findings)
@@ -479,7 +519,9 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
         for d in policy.documents) + "</footer>")
     style = ("<style>table.quota { border-collapse: collapse; } table.quota td, table.quota th "
              "{ border: 1px solid #bbb; padding: .2em .6em; text-align: right; } "
-             "table.quota td:first-child { text-align: left; } tr.error td { color: #b22; text-align: left; }</style>\n")
+             "table.quota td:first-child { text-align: left; } tr.error td { color: #b22; text-align: left; } "
+             "table.quota tfoot th { border: 1px solid #bbb; border-top: 2px solid #555; padding: .2em .6em; "
+             "text-align: right; } table.quota tfoot th:first-child { text-align: left; }</style>\n")
     return (document_head("html", lang, w["title"]).replace("</head>", style + "</head>")
             + '<article class="letter report">\n' + "\n".join(body) + "\n</article>\n" + document_tail("html"))
 
@@ -523,12 +565,25 @@ def quota_table_text(report: Any, lang: str = "zh") -> str:
         rows.append([r.unit, str(r.total), str(r.digital), r.share_text, meets,
                      na if r.add_digital_needed is None else str(r.add_digital_needed),
                      na if r.swap_needed is None else str(r.swap_needed), str(len(r.findings))])
-    widths = [max([_width(header[i])] + [_width(row[i]) for row in rows if len(row) == len(header)])
+    total_row: list[str] | None = None
+    if hasattr(report, "checked"):
+        from .cityreport import totals
+
+        t = totals(report)
+        total_row = [_QUOTA_WORDS[lang]["total"], str(t["total"]), str(t["digital"]), t["share"] or na,
+                     f"{t['meeting']}/{t['checked']}", str(t["add_digital_needed"]), str(t["swap_needed"]),
+                     str(t["findings"])]
+    widths = [max([_width(header[i])] + [_width(row[i]) for row in rows + ([total_row] if total_row else [])
+                                         if len(row) == len(header)])
               for i in range(len(header))]
     lines = [_line(header, widths), "  ".join("-" * w for w in widths)]
     for row in rows:
         lines.append(_line(row, widths) if len(row) == len(header) else f"{_pad(row[0], widths[0])}  {row[1]}")
+    if total_row:
+        lines.append("  ".join("-" * w for w in widths))
+        lines.append(_line(total_row, widths))
     lines.append("")
+    lines += quota_unit_lines(report, lang)
     lines.append(quota_summary_line(report, lang))
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .api import check_quota, evaluate
 from .errors import RulesetError
+from .cityreport import REPORT_PARAMETERS
 from .facts import PARAMETERS_READ, percent_text
 from .policy import Policy
 from .ruleset import DEFAULT_RULESETS, Literal, Param, Ref, Ruleset, default_ruleset_path, load_ruleset
@@ -65,7 +66,8 @@ def warnings(policy: Policy) -> list[str]:
             f"${name}" for needs in PARAMETERS_READ.values() for name in needs)
         sets = {op.name for r in document.rules for _, op in r.then.set if isinstance(op, Param)}
         out += [f"{document.id}: parameter {name!r} is not used by any rule"
-                for name in document.parameters if f"${name}" not in used and name not in sets]
+                for name in document.parameters if f"${name}" not in used and name not in sets
+                and name not in REPORT_PARAMETERS]  # read by the reports (cityreport.py)
     return out
 
 
