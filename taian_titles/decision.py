@@ -384,11 +384,15 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
     plans = policy.plans
     # (kind, code) -> [the earliest rule's place in the policy, [(plan, bindings, fact), ...]]
     grouped: dict[tuple[str, str], list[Any]] = {}
+    addenda: dict[str, list[Any]] = {}
     highest: Level | None = None
     for rule_id, bindings, concluded in firings:
         plan = plans[rule_id]
         kind = plan.kind
         if kind == "derive" or kind in ("quota", "finding"):
+            continue
+        if kind == "addendum":
+            addenda.setdefault(plan.target, []).append((plan, bindings))
             continue
         if kind == "highest_title":
             level = plan.level
@@ -422,6 +426,11 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
             explanation = join_explanations([p.explain(b, memo) for p, b, _ in items])
         if kind == "outcome":
+            extra = addenda.get(code)
+            if extra:  # what another document says of this outcome follows its own explanation
+                more = join_explanations([p.explain(b, memo) for p, b in extra])
+                explanation = Explanation(explanation.zh + more.zh, explanation.en + " " + more.en)
+                rules = rules + tuple(sorted({p.rule.id for p, _ in extra}, key=lambda rid: plans[rid].order))
             outcomes.append(Outcome(code, clause, basis, explanation, policy.clause_text(clause), rules))
         elif kind == "not_met":
             dates = [f["eligible_on"] for _, _, f in items if f.get("eligible_on")]

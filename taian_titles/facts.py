@@ -39,6 +39,10 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
     "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on"}),
     "title": frozenset({"ref", "index", "position", "level", "rank", "digital", "speciality"}),
     "achievement": frozenset({"ref", "index", "position", "description", "date"}),
+    # What the record says of conditions it cannot prove (the crossover's annual appraisals and
+    # continuing education): ``*_passed``/``*_done``, ``*_not_passed``/``*_not_done`` or
+    # ``*_unknown``.
+    "basic_conditions": frozenset({"appraisals", "education"}),
     # M9-4 (decision 10): one recommendation list.  A candidate whose id an earlier entry has
     # is a ``repeat`` of the entry at ``first_position``, ``agrees`` when both say the same.
     "candidate": frozenset({"ref", "index", "position", "candidate_id", "name", "skill_level", "rank",
@@ -57,11 +61,22 @@ COUNTS: dict[str, dict[str, Any]] = {
     # number of full years the rules ask of it, against which ``eligible_on`` (absent when it
     # is met or time alone will not meet it) and the shortfall (absent when met) are worked out.
     "work_time": {
-        "fields": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "last_day",
+        "fields": frozenset({"refs", "kind", "direction", "covered_days", "first_day", "counted_from", "last_day",
                              "full_years", "years", "eligible_on", "accumulated_zh", "accumulated_en",
-                             "shortfall_zh", "shortfall_en", "shortfall_days"}),
+                             "shortfall_zh", "shortfall_en", "shortfall_days", "shortfall_days_en"}),
         "group_by": ("kind", "direction"),
         "parameters": {"years": "years"},
+    },
+    # The crossover (鲁人社发〔2020〕16号): for each skill level held, the skilled work done on or after
+    # the day it was obtained, merged and counted as decision 6 counts, against the years the
+    # level's route asks (``years`` names a parameter per skill level).
+    "skilled_work_time": {
+        "fields": frozenset({"skill_ref", "level", "since", "refs", "covered_days", "first_day", "counted_from",
+                             "last_day",
+                             "full_years", "years", "eligible_on", "accumulated_zh", "accumulated_en",
+                             "shortfall_zh", "shortfall_en", "shortfall_days", "shortfall_days_en"}),
+        "group_by": (),
+        "parameters": {"years": "years_by_level"},
     },
     # Decision 10: what the quota asks of a list of this size, exactly: ``required_digital =
     # ceil(share × total)``, the fewest digital candidates to add (absent when adding cannot
@@ -118,6 +133,22 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, 
             "rank": s.level.rank, "digital": s.digital, "occupation": s.occupation or "",
             "issued_on": s.issued_on.isoformat() if s.issued_on else UNDATED,
         })
+    skilled_time = counts.get("skilled_work_time")
+    if skilled_time is not None:
+        skilled = [w for w in applicant.work_periods if w.kind.code == "skilled"]
+        refs = {id(w): f"work_period:{i}" for i, w in enumerate(applicant.work_periods)}
+        for i, s in enumerate(applicant.skill_levels):
+            years = skilled_time["years"].get(s.level.code)
+            since = s.issued_on or _dt.date.min
+            if years is None or since > as_of:
+                continue
+            fact = _skilled_work_time(skilled, refs, since, as_of, years)
+            fact.update(skill_ref=f"skill_level:{i}", level=s.level.code,
+                        since=s.issued_on.isoformat() if s.issued_on else UNDATED)
+            facts.append(fact)
+    facts.append({"t": "basic_conditions",
+                  "appraisals": _state("appraisals", applicant.appraisals_passed, "passed", "not_passed"),
+                  "education": _state("education", applicant.continuing_education_done, "done", "not_done")})
     for i, t in enumerate(applicant.titles):
         facts.append({"t": "title", "ref": f"title:{i}", "index": i, "position": i + 1, "level": t.level.code,
                       "rank": t.level.grade, "digital": t.digital, "speciality": t.speciality or ""})
@@ -125,6 +156,50 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, 
         facts.append({"t": "achievement", "ref": f"achievement:{i}", "index": i, "position": i + 1,
                       "description": a.description, "date": a.date.isoformat() if a.date else UNDATED})
     return facts
+
+
+def _state(what: str, value: bool | None, yes: str, no: str) -> str:
+    return f"{what}_{'unknown' if value is None else yes if value else no}"
+
+
+def _skilled_work_time(periods: list[Any], refs: Mapping[int, str], since: _dt.date, as_of: _dt.date,
+                       years: int) -> dict[str, Any]:
+    """Skilled work on or after ``since`` (the day a skill level was obtained), as decision 6 counts."""
+    kept = [(max(w.start, since), w.end, refs[id(w)]) for w in periods if w.end is None or w.end >= since]
+    fact = _time_fact([(start, end) for start, end, _ in kept], [ref for _, _, ref in kept], as_of, years)
+    fact["t"] = "skilled_work_time"
+    return fact
+
+
+def _time_fact(periods: list[tuple[_dt.date, _dt.date | None]], refs: list[str], as_of: _dt.date,
+               years: int) -> dict[str, Any]:
+    """Work time of some periods on ``as_of`` against ``years`` (decision 6), as fact fields."""
+    summary = worktime.summarise(periods, as_of, years) if periods else None
+    if summary is None:
+        eligible = worktime.eligible_on(periods, as_of, years) if periods else None
+        nothing, missing = worktime.Duration(0, 0, 0), worktime.Duration(years, 0, 0)
+        fact: dict[str, Any] = {
+            "refs": refs, "covered_days": 0, "full_years": 0, "years": years,
+            "accumulated_zh": nothing.zh(), "accumulated_en": nothing.en(),
+            "shortfall_zh": missing.zh(), "shortfall_en": missing.en()}
+        if periods:
+            fact["first_day"] = min(start for start, _ in periods).isoformat()
+        if eligible:
+            fact["eligible_on"] = eligible.isoformat()
+        return fact
+    fact = {
+        "refs": [ref for (start, _), ref in zip(periods, refs) if start < as_of],
+        "covered_days": summary.covered_days, "first_day": summary.spans[0].start.isoformat(),
+        "counted_from": summary.virtual_start.isoformat(),
+        "last_day": summary.last_day.isoformat(), "full_years": summary.accumulated.years, "years": years,
+        "accumulated_zh": summary.accumulated.zh(), "accumulated_en": summary.accumulated.en()}
+    if summary.eligible_on:
+        fact["eligible_on"] = summary.eligible_on.isoformat()
+    if summary.shortfall:
+        fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
+        fact["shortfall_days"] = summary.shortfall_days
+        fact["shortfall_days_en"] = f"{summary.shortfall_days} day" + ("" if summary.shortfall_days == 1 else "s")
+    return fact
 
 
 def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years: int) -> dict[str, Any]:
@@ -152,6 +227,7 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years:
         "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= as_of],
         "covered_days": summary.covered_days,
         "first_day": summary.spans[0].start.isoformat(),
+        "counted_from": summary.virtual_start.isoformat(),
         "last_day": summary.last_day.isoformat(),
         "full_years": summary.accumulated.years,
         "years": years,
@@ -163,6 +239,7 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years:
     if summary.shortfall:
         fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
         fact["shortfall_days"] = summary.shortfall_days
+        fact["shortfall_days_en"] = f"{summary.shortfall_days} day" + ("" if summary.shortfall_days == 1 else "s")
     return fact
 
 

@@ -277,6 +277,10 @@ class Applicant:
     id: str
     as_of: _dt.date | None = None
     name: str | None = None
+    # The crossover's basic conditions (鲁人社发〔2020〕16号), when the record states them: the last
+    # three annual appraisals passed, continuing education done.  None: not stated.
+    appraisals_passed: bool | None = None
+    continuing_education_done: bool | None = None
     certificates: tuple[Certificate, ...] = ()
     work_periods: tuple[WorkPeriod, ...] = ()
     skill_levels: tuple[SkillLevelRecord, ...] = ()

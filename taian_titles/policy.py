@@ -51,7 +51,8 @@ class Policy:
             code: entry for d in reversed(documents) for code, entry in d.outcomes.items()}
         # The helper facts Python counts, with the values of the parameters they need.
         self.counts: dict[str, dict[str, Any]] = {
-            fact: {role: d.param(name) for role, name in count.parameters.items()}
+            fact: {role: ({level: d.param(n) for level, n in name.items()} if isinstance(name, Mapping)
+                          else d.param(name)) for role, name in count.parameters.items()}
             for d in documents for fact, count in d.counts.items()}
         # Programme directions: the parameter's names, and every spelling the labels allow.
         self.directions: tuple[str, ...] = tuple(dict.fromkeys(
@@ -59,9 +60,10 @@ class Policy:
             for name in d.param("digital_directions")))
         self.labels: dict[str, tuple[str, str]] = dict(model_labels())
         self._spellings: dict[str, str] = {}
-        for d in documents:
-            for code, pair in d.labels.get("directions", {}).items():
-                self.labels.setdefault(code, (pair["zh"], pair["en"]))
+        for d in documents:  # how explanations show a direction or a state the record gives
+            for group in ("directions", "states"):
+                for code, pair in d.labels.get(group, {}).items():
+                    self.labels.setdefault(code, (pair["zh"], pair["en"]))
         for name in self.directions:
             zh, en = self.labels.get(name, (name, name))
             for spelling in (name, zh, en, en.lower(), en.lower().replace(" ", "_")):

@@ -230,11 +230,12 @@ def _documents(policy: Policy, lang: str) -> list[dict[str, str]]:
     for document in policy.documents:
         meta = document.metadata
         issued = meta.get("issued_on")
+        issued = issued.isoformat() if hasattr(issued, "isoformat") else str(meta.get("issued", issued or ""))
         out.append({"id": document.id, "document": str(meta.get("document", document.id)),
                     "line": w["document_line"].format(
                         document=meta.get("document", document.id), title=meta.get("title", ""),
                         title_en=meta.get("title_en", meta.get("title", "")),
-                        issued_on=issued.isoformat() if hasattr(issued, "isoformat") else str(issued or "")),
+                        issued_on=issued + ("年" if lang == "zh" and len(issued) == 4 else "")),
                     "issuers": w["list_sep"].join(str(i) for i in meta.get("issuers", ()))})
     return out
 

@@ -41,7 +41,7 @@ import datetime as _dt
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -57,6 +57,7 @@ from .model import (
     Level,
     RecommendationList,
     SkillLevel,
+    TitleLevel,
     SkillLevelRecord,
     Title,
     WorkKind,
@@ -192,8 +193,9 @@ APPLICANT_TABLE = Table(
                    aliases=("取得日期", "issued_on", "issued")),
         )),
         Group("titles", "职称", "title", "职称", "titles", Title, repeats=1, columns=(
-            Column("level", "级别", "level", "enum", "已取得职称的级别。", "the level of the title held.", "初级",
-                   enum=Level, aliases=("等级",)),
+            Column("level", "级别", "level", "enum", "已取得职称的级别：员级、初级（助理级）、中级、副高级、正高级，"
+                   "或不知正副的高级。", "the level of the title held: entry, junior, intermediate, deputy senior, "
+                   "full senior, or senior of unknown grade.", "员级", enum=TitleLevel, aliases=("等级",)),
             Column("speciality", "专业", "speciality", "text", "职称专业，选填。", "the title's speciality, optional.",
                    "计算机应用", aliases=("specialty",)),
             Column("digital", "数字领域", "digital", "bool", *_yes_no("是否数字领域专业；", "whether the speciality is in the digital field:"),

@@ -50,13 +50,15 @@ __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal",
 
 #: The documents shipped with the library, in the order a policy applies them: measure nine of
 #: 泰人社发〔2025〕5号.
-DEFAULT_RULESETS = ("tairenshefa-2025-5.toml",)
+DEFAULT_RULESETS = ("tairenshefa-2025-5.toml", "lurenshefa-2020-16.toml")
 #: Stages run in this order; a stage starts when the one before has stopped firing.
 STAGES = ("derive", "outcome", "summary", "final")
 #: What a rule may do when it fires.
-ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota", "finding")
-#: Actions that produce something a reader sees, so the rule needs explanation templates.
-EXPLAINED = ("outcome", "not_met", "note", "quota", "finding")
+ACTIONS = ("derive", "outcome", "not_met", "note", "highest_title", "quota", "finding", "addendum")
+#: Actions that produce something a reader sees, so the rule needs explanation templates.  An
+#: ``addendum`` adds its sentence to the explanation of the outcome whose code it names (a
+#: document may so speak to another's outcome: the crossover names its route in M9-3a's).
+EXPLAINED = ("outcome", "not_met", "note", "quota", "finding", "addendum")
 #: Comparison operators of the condition language.
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -131,7 +133,8 @@ class Count:
 
     fact: str  # the fact type, one of :data:`taian_titles.facts.COUNTS`
     clause: str
-    parameters: Mapping[str, str]  # what the count needs -> the parameter that gives it
+    # what the count needs -> the parameter that gives it (or, per skill level, a table of them)
+    parameters: Mapping[str, Any]
     group_by: tuple[str, ...] = ()
     decision: int | None = None
 
@@ -241,9 +244,15 @@ def parse_document(raw: bytes, source: str = "<ruleset>") -> Ruleset:
     meta = data.get("ruleset")
     if not isinstance(meta, dict):
         raise RulesetError(source, ["[ruleset]: missing table with id, version, document, issued_on"])
-    for key in ("id", "version", "document", "title", "issued_on"):
+    for key in ("id", "version", "document", "title"):
         if key not in meta:
             problems.append(f"[ruleset]: missing {key}")
+    if "issued_on" not in meta and "issued" not in meta:
+        problems.append("[ruleset]: missing issued_on (the day the document was issued), or issued "
+                        "(the year, when the day is not known)")
+    for key in ("issued_on", "in_force_from", "source_published_on"):
+        if key in meta and (not isinstance(meta[key], _dt.date) or isinstance(meta[key], _dt.datetime)):
+            problems.append(f"[ruleset]: {key} = {meta[key]!r} is not a date (write 2025-04-30 without quotes)")
     doc_id = str(meta.get("id", ""))
     clauses = _clauses(data.get("clauses"), problems)
     parameters = _parameters(data.get("parameters"), clauses, problems)
@@ -367,8 +376,27 @@ def _counts(table: Any, clauses: Mapping[str, Any], parameters: Mapping[str, Map
         spec = COUNTS[fact]
         if entry.get("clause") not in clauses:
             problems.append(f"{where}: clause {entry.get('clause')!r} is not one of {', '.join(clauses)}")
-        needs: dict[str, str] = {}
+        needs: dict[str, Any] = {}
         for key, kind in spec["parameters"].items():
+            if kind == "years_by_level":  # a table: skill level -> a parameter of type years
+                table = entry.get(key)
+                if not isinstance(table, dict) or not table:
+                    problems.append(f"{where}: {key} must be a table of skill level = parameter of type years")
+                    continue
+                levels: dict[str, str] = {}
+                for level, name in table.items():
+                    try:
+                        code = SkillLevel.parse(level).code
+                    except ValueError as exc:
+                        problems.append(f"{where}: {key}.{level}: {exc}")
+                        continue
+                    name = str(name).lstrip("$")
+                    if name not in parameters or parameters[name].get("type") != "years":
+                        problems.append(f"{where}: {key}.{level} = {name!r} is not a parameter of type years")
+                        continue
+                    levels[code] = name
+                needs[key] = levels
+                continue
             name = entry.get(key)
             if not isinstance(name, str) or name.lstrip("$") not in parameters:
                 problems.append(f"{where}: {key} must name a parameter of type {kind} "
@@ -625,6 +653,8 @@ def _rule(index: int, entry: Any, doc_id: str, clauses: Mapping[str, Any], outco
         elif outcomes[action.target]["clause"] not in clause_ids:
             problems.append(f"{where}: outcome {action.target!r} belongs to clause "
                             f"{outcomes[action.target]['clause']}, not {', '.join(clause_ids)}")
+    if action is not None and action.kind == "addendum" and action.basis:
+        problems.append(f"{where}: an addendum adds to an outcome's explanation; it has no basis of its own")
     if action is not None and action.kind == "derive" and _reserved(action.target):
         problems.append(f"{where}: the fact type {action.target!r} is reserved for the engine adapter")
     if len(problems) > before or action is None:
@@ -838,7 +868,7 @@ def fields_of(rules: Iterable[Rule], counted: Iterable[str] = ()) -> dict[str, s
     common = {"rule", "clause", "basis", "code"}
     fields.update({"outcome": set(common), "not_met": {"eligible_on", *common},
                    "note": set(common), "highest_title": {"level", "rule", "clause", "basis"},
-                   "quota": set(common), "finding": set(common)})
+                   "quota": set(common), "finding": set(common), "addendum": set(common)})
     for r in rules:  # what a conclusion's set and copy add
         if r.then.kind in ("quota", "finding", "outcome", "not_met", "note"):
             fields[r.then.kind] |= {k for k, _ in r.then.set}

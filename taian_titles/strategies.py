@@ -60,6 +60,7 @@ from .model import (
     SkillLevel,
     SkillLevelRecord,
     Title,
+    TitleLevel,
     WorkKind,
     WorkPeriod,
 )
@@ -378,9 +379,10 @@ def skill_levels(draw: Any, *, as_of: _dt.date | None = None, issued: Issued = "
 
 
 @st.composite
-def titles(draw: Any, *, level: Level | str | None = None, digital: bool | None = None) -> Title:
-    """A professional title already held (titles carry no date: always held)."""
-    chosen = Level.parse(level) if level is not None else _pick(draw, tuple(Level))
+def titles(draw: Any, *, level: TitleLevel | str | None = None, digital: bool | None = None) -> Title:
+    """A professional title already held (titles carry no date: always held), at any of the six
+    levels (员级 … 正高级, and ``senior`` of unknown grade) unless ``level`` says."""
+    chosen = TitleLevel.parse(level) if level is not None else _pick(draw, tuple(TitleLevel))
     is_digital = _maybe(draw) if digital is None else digital
     speciality = None if _maybe(draw) else draw(_free_text(("计算机应用", "软件工程", "机械设计")))
     return Title(level=chosen, digital=is_digital, speciality=speciality)
@@ -524,7 +526,7 @@ _ENUM_FIELDS = {
     "certificates": {"kind": CertificateKind, "level": Level},
     "work_periods": {"kind": WorkKind},
     "skill_levels": {"level": SkillLevel},
-    "titles": {"level": Level},
+    "titles": {"level": TitleLevel},
     "candidates": {"skill_level": SkillLevel},
 }
 _OPTIONAL_DEFAULTS = {
@@ -749,7 +751,7 @@ def _applicant_fault(draw: Any, record: dict[str, Any], faults: Sequence[str]) -
         rec["as_of"] = draw(st.sampled_from(_BAD_DATES) | st.integers() | st.booleans())
         return rec, "as_of"
     if fault == "unknown_top_field":
-        rec[draw(st.sampled_from(("certificate", "name", "workPeriods", "备注")))] = draw(st.text(max_size=5))
+        rec[draw(st.sampled_from(("certificate", "姓名", "workPeriods", "备注")))] = draw(st.text(max_size=5))
         return rec, "$"
     if fault == "list_not_array":
         key = draw(st.sampled_from(sorted(_REQUIRED)))

@@ -44,8 +44,16 @@ def test_the_example_city_has_a_total_row_that_adds_up():
     lists = json.loads(CITY.read_text("utf-8"))
     report = city_report(lists)
     sums = totals(report)
-    assert sums["total"] == sum(len(x["candidates"]) for x in lists)
-    assert sums["digital"] == sum(c["digital"] for x in lists for c in x["candidates"])
+    # Counted as decision 10 says: each distinct id once (its first entry), high-skilled only.
+    high = {"senior_worker", "technician", "senior_technician", "special_technician", "chief_technician"}
+    counted = []
+    for x in lists:
+        first = {}
+        for c in x["candidates"]:
+            first.setdefault(c["id"], c)
+        counted += [c for c in first.values() if c["skill_level"] in high]
+    assert sums["total"] == len(counted) < sum(len(x["candidates"]) for x in lists)
+    assert sums["digital"] == sum(c["digital"] for c in counted)
     assert sums["total"] == sum(r.total for r in report.checked)
     assert sums["share"] == percent_text(Fraction(sums["digital"], sums["total"]))
     assert sums["add_digital_needed"] == sum(r.add_digital_needed for r in report.checked)

@@ -40,7 +40,7 @@ GOOD = {
         {"level": "technician", "occupation": "工业互联网运维员", "digital": True,
          "issued_on": "2023-05-10"},
     ],
-    "titles": [{"level": "junior", "speciality": "计算机应用", "digital": True}],
+    "titles": [{"level": "entry", "speciality": "计算机应用", "digital": True}],
     "achievements": [{"description": "省级科学技术进步奖二等奖（第一完成人）", "date": "2024-12-01"}],
 }
 

@@ -37,7 +37,7 @@ from hypothesis import event, example, given, note, strategies as st
 import taian_titles as tt
 from taian_titles import strategies as ts
 from taian_titles import worktime
-from taian_titles.model import DTE_PROGRAMME, Applicant, Level
+from taian_titles.model import DTE_PROGRAMME, Applicant, Level, TitleLevel
 
 RULESET = tt.default_ruleset()
 IN_FORCE: _dt.date = RULESET.param("in_force_from")
@@ -181,23 +181,46 @@ def test_adding_an_item_never_removes_an_outcome(applicant: Applicant, data: st.
     bigger = attrs.evolve(applicant, **{kind: items_before[:position] + (extra,) + items_before[position:]})
 
     before, after = evaluate(applicant), evaluate(bigger)
-    senior_title = kind == "titles" and extra.level is Level.senior
     for outcome in before.outcomes:
-        if outcome.code == M9_1 and senior_title:
-            continue  # decision 7: a senior title held removes M9-1
+        if kind == "titles" and extra.level in TITLE_BLOCKS.get(outcome.code, ()):
+            continue  # decision 11: a title held at that level or above replaces it by a note
         grown = after.outcome(outcome.code)
         assert grown is not None, f"adding {extra!r} removed {outcome.code}"
         assert items(bigger, grown.basis) >= items(applicant, outcome.basis), \
             f"adding {extra!r} shrank the basis of {outcome.code}"
-    assert rank(after.highest_recognized_title) >= rank(before.highest_recognized_title)
+    if kind != "titles":
+        assert rank(after.highest_recognized_title) >= rank(before.highest_recognized_title)
 
 
-@given(APPLICANTS, ts.titles(level=Level.senior))
-def test_a_senior_title_removes_m9_1_and_nothing_else(applicant: Applicant, title: tt.Title) -> None:
+#: Decision 11: the outcomes a title held at these levels replaces by a "title already held" note.
+_JUNIOR_UP = {TitleLevel.junior, TitleLevel.intermediate, TitleLevel.deputy_senior, TitleLevel.senior,
+              TitleLevel.full_senior}
+TITLE_BLOCKS = {
+    "recognize_junior_title": _JUNIOR_UP, "apply_junior_title": _JUNIOR_UP,
+    "recognize_intermediate_title": _JUNIOR_UP - {TitleLevel.junior},
+    "apply_intermediate_title": _JUNIOR_UP - {TitleLevel.junior},
+    "senior_achievement_condition": {TitleLevel.full_senior},
+    M9_1: {TitleLevel.senior, TitleLevel.full_senior},
+}
+
+
+@given(APPLICANTS, ts.titles())
+def test_a_title_removes_exactly_the_outcomes_at_or_below_it_each_with_a_note(applicant: Applicant,
+                                                                            title: tt.Title) -> None:
     before = evaluate(applicant)
     after = evaluate(attrs.evolve(applicant, titles=applicant.titles + (title,)))
-    assert M9_1 not in after.codes
-    assert set(before.codes) - {M9_1} <= set(after.codes)
+    removed = set(before.codes) - set(after.codes)
+    assert removed == {code for code in before.codes if title.level in TITLE_BLOCKS.get(code, ())}
+    if removed:
+        assert "title_already_held" in {n.code for n in after.notes}
+    # the highest title recognised is above every title held, or none
+    if after.highest_recognized_title is not None:
+        held = max(t.level.grade for t in after_titles(applicant, title))
+        assert {"junior": 2, "intermediate": 3}[after.highest_recognized_title.code] > held
+
+
+def after_titles(applicant: Applicant, title: tt.Title) -> tuple[tt.Title, ...]:
+    return applicant.titles + (title,)
 
 
 # --------------------------------------------------------------------------- monotonicity in time

@@ -110,22 +110,31 @@ def test_decision_6_work_from_29_february_meets_three_years_on_28_february():
 
 
 @pytest.mark.parametrize("as_of", ["2026-01-01", "2026-06-01", "2031-12-31"])
-def test_decision_6_a_finished_period_one_day_short_stays_short_whatever_the_date(as_of):
+def test_decision_6_a_finished_three_year_period_is_met_whatever_the_date_after_it(as_of):
+    # 2023-01-01 to 2025-12-31 is three full years (revised in ruleset 1.1).
     d = evaluate(applicant(as_of=as_of, certificates=[certificate("T2", "training", "intermediate")],
                            work_periods=[work("2023-01-01", "2025-12-31")]))
+    assert "apply_intermediate_title" in d.codes and not d.not_met
+
+
+@pytest.mark.parametrize("as_of", ["2026-01-01", "2026-06-01", "2031-12-31"])
+def test_decision_6_a_finished_period_one_day_short_stays_short_whatever_the_date(as_of):
+    d = evaluate(applicant(as_of=as_of, certificates=[certificate("T2", "training", "intermediate")],
+                           work_periods=[work("2023-01-02", "2025-12-31")]))
     assert "apply_intermediate_title" not in d.codes
     (not_met,) = d.not_met
     assert not_met.eligible_on is None  # no recorded work continues
     assert "1天" in not_met.explanation.zh and "1 day" in not_met.explanation.en
+    assert "（1天）" in not_met.explanation.zh and "(1 day)" in not_met.explanation.en
 
 
 def test_decision_6_overlapping_and_adjacent_periods_count_each_day_once():
     periods = [work("2021-01-01", "2022-06-30"), work("2022-03-01", "2022-12-31"),
-               work("2023-01-01", "2023-12-31")]  # one day short of three years
+               work("2023-01-01", "2023-12-30")]  # one day short of three years
     record = applicant(as_of="2025-06-01", certificates=[certificate("T2", "training", "intermediate")],
                        work_periods=periods)
     assert "apply_intermediate_title" not in codes(record)
-    record["work_periods"].append(work("2024-01-01", "2024-01-01"))  # the missing day
+    record["work_periods"].append(work("2023-12-31", "2023-12-31"))  # the missing day
     assert "apply_intermediate_title" in codes(record)
 
 
@@ -220,7 +229,8 @@ def test_decision_2_a_certificate_issued_after_the_evaluation_date_is_left_out_w
     d = evaluate(applicant(certificates=[certificate("LATE", "professional_level", "junior",
                                                      issued_on="2025-06-02")]))
     assert "recognize_junior_title" not in d.codes
-    assert [(n.code, n.basis) for n in d.notes] == [("certificate_after_as_of", ("certificate:LATE",))]
+    assert [(n.code, n.basis) for n in d.notes] == [("certificate_after_as_of", ("certificate:LATE",)),
+                                                    ("no_clause_applies", ())]
 
 
 def test_decision_2_work_after_the_evaluation_date_does_not_count():
@@ -229,7 +239,7 @@ def test_decision_2_work_after_the_evaluation_date_does_not_count():
     assert "apply_intermediate_title" in d.codes
     assert [n.code for n in d.notes] == ["work_period_partly_after_as_of"]
     d = evaluate(applicant(work_periods=[work("2026-01-01")]))
-    assert d.codes == () and [n.code for n in d.notes] == ["work_period_after_as_of"]
+    assert d.codes == () and [n.code for n in d.notes] == ["work_period_after_as_of", "no_clause_applies"]
 
 
 def test_decision_3_revoked_and_other_programmes_do_not_count():
@@ -239,7 +249,7 @@ def test_decision_3_revoked_and_other_programmes_do_not_count():
     assert d.codes == ()
     assert {(n.code, n.basis) for n in d.notes} == {
         ("certificate_revoked", ("certificate:REV",)),
-        ("certificate_other_programme", ("certificate:PMP",))}
+        ("certificate_other_programme", ("certificate:PMP",)), ("no_clause_applies", ())}
 
 
 # ---------------------------------------------------------------- the ruleset behind it

@@ -96,14 +96,15 @@ def test_a_decision_carries_its_policy_and_every_document_it_used():
 
 def test_the_quota_report_quotes_the_policy_it_was_made_with_not_the_shipped_one(tmp_path):
     path = edited(tmp_path, "数字领域技能人才占比不低于20%。", "数字领域技能人才占比不低于25%。")
-    path.write_text(path.read_text("utf-8").replace('version = "1.0.2"', 'version = "1.0.2+office.1"')
+    version = tt.default_ruleset().version
+    path.write_text(path.read_text("utf-8").replace(f'version = "{version}"', f'version = "{version}+office.1"')
                     .replace('value = "20%"', 'value = "25%"'), encoding="utf-8")
     policy = tt.load_policy(path)
     report = tt.city_report(CITY, policy=policy)
     for fmt in ("text", "markdown", "html"):
         out = render_quota_report(report, fmt, "zh")
         assert "不低于25%" in out and "不低于20%" not in out
-        assert "1.0.2+office.1" in out and policy.ref()["digest"] in out
+        assert f"{version}+office.1" in out and policy.ref()["digest"] in out
 
 
 def test_a_letter_names_titles_as_the_policy_it_came_from_does(tmp_path):
@@ -220,7 +221,9 @@ def test_the_parameters_and_counts_python_relies_on_are_checked(old, new, messag
     assert old in SHIPPED
     # (the rule that tests work against the directions names them itself here, so that only
     # what Python reads is missing)
-    text = SHIPPED.replace("direction in $digital_directions", "direction in ['人工智能']")
+    text = SHIPPED.replace("direction in $digital_directions", "direction in ['人工智能']").replace(
+        "direction not in $digital_directions", "direction not in ['人工智能']").replace(
+        "{$digital_directions}", "人工智能")
     with pytest.raises(RulesetError) as caught:
         parse_ruleset(text.replace(old, new).encode(), "t.toml")
     assert any(message in p for p in caught.value.problems), caught.value.problems

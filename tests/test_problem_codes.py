@@ -29,6 +29,7 @@ from taian_titles.model import (
     RecommendationList,
     SkillLevel,
     SkillLevelRecord,
+    TitleLevel,
     Title,
     WorkKind,
     WorkPeriod,
@@ -45,7 +46,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 ENUMS: dict[tuple[str, str], type] = {
     ("certificates", "kind"): CertificateKind, ("certificates", "level"): Level,
     ("work_periods", "kind"): WorkKind,
-    ("skill_levels", "level"): SkillLevel, ("titles", "level"): Level,
+    ("skill_levels", "level"): SkillLevel, ("titles", "level"): TitleLevel,
     ("candidates", "skill_level"): SkillLevel,
 }
 #: The record class of each list of the exchange format (for the allowed fields).

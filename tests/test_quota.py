@@ -75,8 +75,8 @@ def test_two_of_fifteen_does_not_meet_and_says_what_to_change() -> None:
     out = result.to_dict()
     assert out["share"] == "13.33%"
     assert out["meets_quota"] is False
-    assert "再增加2名" in out["explanation"]["zh"] and "将1名非数字领域人选替换" in out["explanation"]["zh"]
-    assert "add 2 more" in out["explanation"]["en"] and "replace 1 non-digital" in out["explanation"]["en"]
+    assert "再增加2名" in out["explanation"]["zh"] and "将1名计入的非数字领域人选替换" in out["explanation"]["zh"]
+    assert "add 2 more" in out["explanation"]["en"] and "replace 1 counted non-digital" in out["explanation"]["en"]
 
 
 def test_the_numbers_it_names_are_enough() -> None:
@@ -153,8 +153,8 @@ def test_a_candidate_below_senior_worker_is_a_finding() -> None:
     assert finding["candidate"] == "C-04"
     assert "中级工" in finding["explanation"]["zh"] and "低于高级工" in finding["explanation"]["zh"]
     assert "below senior worker" in finding["explanation"]["en"]
-    # The finding does not change the counts: the list is counted as submitted.
-    assert (result.total, result.digital, result.meets_quota) == (5, 1, True)
+    # Decision 10: the candidate below 高级工 is counted in neither number (1 of 4 meets 20%).
+    assert (result.listed, result.total, result.digital, result.meets_quota) == (5, 4, 1, True)
 
 
 def test_every_level_below_senior_worker_is_reported_and_none_above() -> None:
@@ -165,7 +165,7 @@ def test_every_level_below_senior_worker_is_reported_and_none_above() -> None:
     assert flagged == {"L1", "L2", "L3"}  # 学徒工, 初级工, 中级工
 
 
-def test_duplicate_ids_are_found_and_counted_as_listed() -> None:
+def test_duplicate_ids_are_found_and_counted_once() -> None:
     rec = make_list(6, 1)
     rec["candidates"][4]["id"] = "C-02"
     rec["candidates"][5]["id"] = "C-02"
@@ -173,9 +173,35 @@ def test_duplicate_ids_are_found_and_counted_as_listed() -> None:
     dups = [f for f in result.findings if f.code == "duplicate_candidate_id"]
     # C-02 appears at positions 2, 5 and 6: one finding per repeated entry, each naming the first.
     assert [(f.candidate, f.positions) for f in dups] == [("C-02", (2, 5)), ("C-02", (2, 6))]
-    assert "第2位和第5位" in dups[0].explanation.zh and "计入两次" in dups[0].explanation.zh
+    assert "第2位和第5位" in dups[0].explanation.zh and "只按第2位计入一次" in dups[0].explanation.zh
     assert "positions 2 and 5" in dups[0].explanation.en
-    assert result.total == 6  # counted as listed
+    assert (result.listed, result.total) == (6, 4)  # decision 10: each distinct id once
+
+
+def test_a_repeated_digital_candidate_does_not_make_a_failing_list_pass() -> None:
+    # 15 entries, 3 digital, but one digital candidate listed twice: 2 of 14 (ruleset 1.0 passed it).
+    rec = make_list(15, 2)
+    rec["candidates"][14] = dict(rec["candidates"][0])  # 3 digital entries as listed: 3 of 15
+    result = check_quota(rec)
+    assert (result.listed, result.total, result.digital, result.meets_quota) == (15, 14, 2, False)
+
+
+def test_repeated_entries_that_disagree_are_said_to_and_the_first_counts() -> None:
+    rec = make_list(5, 1)
+    rec["candidates"][4] = {**rec["candidates"][0], "digital": False}  # C-00 again, said not digital
+    result = check_quota(rec)
+    (dup,) = [f for f in result.findings if f.code == "duplicate_candidate_id"]
+    assert "不一致" in dup.explanation.zh and "disagree" in dup.explanation.en
+    assert (result.total, result.digital) == (4, 1)
+
+
+def test_a_list_in_which_nobody_counts_cannot_be_judged() -> None:
+    rec = make_list(3, 1, level="intermediate_worker")
+    result = check_quota(rec)
+    assert result.meets_quota is None and result.add_digital_needed is None and result.swap_needed is None
+    assert (result.listed, result.total, result.digital) == (3, 0, 0)
+    assert "no_candidate_counted" in {f.code for f in result.findings}
+    assert result.to_dict()["share"] is None
 
 
 def test_the_high_skilled_level_is_the_ruleset_parameter() -> None:
@@ -185,7 +211,9 @@ def test_the_high_skilled_level_is_the_ruleset_parameter() -> None:
     technician_up = parse_ruleset(text.replace(old, old.replace("senior_worker", "technician")).encode(), "test")
     rec = make_list(5, 1, level="senior_worker")
     assert check_quota(rec).findings == ()
-    assert len(check_quota(rec, ruleset=technician_up).findings) == 5
+    assert {f.code for f in check_quota(rec, ruleset=technician_up).findings} == {
+        "candidate_not_high_skilled", "no_candidate_counted"}
+    assert len(check_quota(rec, ruleset=technician_up).findings) == 6
 
 
 # --------------------------------------------------------------------------- dates and the ruleset
@@ -193,7 +221,7 @@ def test_the_high_skilled_level_is_the_ruleset_parameter() -> None:
 def test_before_measure_nine_no_check_is_made() -> None:
     result = check_quota(make_list(15, 2), as_of="2025-04-29")
     assert result.meets_quota is None and result.add_digital_needed is None and result.swap_needed is None
-    assert "早于本措施施行日期" in result.explanation.zh
+    assert "印发" in result.explanation.zh and "早于该日" in result.explanation.zh
     assert result.to_dict()["as_of"] == "2025-04-29"
     assert check_quota(make_list(15, 2), as_of=dt.date(2025, 4, 30)).meets_quota is False
 
@@ -309,10 +337,20 @@ def with_extra_digital(rec: RecommendationList, count: int) -> RecommendationLis
     return RecommendationList(unit=rec.unit, as_of=rec.as_of, candidates=rec.candidates + extra)
 
 
-def with_swapped(rec: RecommendationList, count: int) -> RecommendationList:
-    out, left = [], count
+def counted(rec: RecommendationList) -> list[Candidate]:
+    """Decision 10, written out: each distinct id once (its first entry), high-skilled only."""
+    first: dict[str, Candidate] = {}
     for c in rec.candidates:
-        if left and not c.digital:
+        first.setdefault(c.id, c)
+    return [c for c in first.values() if c.skill_level.rank >= SkillLevel.senior_worker.rank]
+
+
+def with_swapped(rec: RecommendationList, count: int) -> RecommendationList:
+    """``count`` counted non-digital candidates made digital (their first entries)."""
+    out, left = [], count
+    swappable = {id(c) for c in counted(rec) if not c.digital}
+    for c in rec.candidates:
+        if left and id(c) in swappable:
             c, left = Candidate(id=c.id, skill_level=c.skill_level, digital=True), left - 1
         out.append(c)
     assert left == 0, "not enough non-digital candidates to swap"
@@ -323,8 +361,14 @@ def with_swapped(rec: RecommendationList, count: int) -> RecommendationList:
 @given(recommendation_lists())
 def test_meets_quota_is_the_exact_fraction_comparison(rec: RecommendationList) -> None:
     result = check_quota(rec)
-    digital = sum(c.digital for c in rec.candidates)
-    assert result.meets_quota is (Fraction(digital, len(rec.candidates)) >= Fraction(1, 5))
+    people = counted(rec)
+    assert (result.listed, result.total) == (len(rec.candidates), len(people))
+    if not people:  # nobody counts: cannot be judged
+        assert result.meets_quota is None and result.add_digital_needed is None and result.swap_needed is None
+        return
+    digital = sum(c.digital for c in people)
+    assert result.digital == digital
+    assert result.meets_quota is (Fraction(digital, len(people)) >= Fraction(1, 5))
     assert (result.add_digital_needed == 0) is result.meets_quota
     assert (result.swap_needed == 0) is result.meets_quota
 
@@ -333,7 +377,9 @@ def test_meets_quota_is_the_exact_fraction_comparison(rec: RecommendationList) -
 @given(recommendation_lists(max_size=25))
 def test_adding_the_named_number_is_enough_and_one_fewer_is_not(rec: RecommendationList) -> None:
     add = check_quota(rec).add_digital_needed
-    assert add is not None
+    assert (add is None) is (not counted(rec))
+    if add is None:
+        return
     assert check_quota(with_extra_digital(rec, add)).meets_quota is True
     if add > 0:
         assert check_quota(with_extra_digital(rec, add - 1)).meets_quota is False
@@ -343,7 +389,9 @@ def test_adding_the_named_number_is_enough_and_one_fewer_is_not(rec: Recommendat
 @given(recommendation_lists(max_size=25))
 def test_swapping_the_named_number_is_enough_and_one_fewer_is_not(rec: RecommendationList) -> None:
     swap = check_quota(rec).swap_needed
-    assert swap is not None
+    assert (swap is None) is (not counted(rec))
+    if swap is None:
+        return
     assert check_quota(with_swapped(rec, swap)).meets_quota is True
     if swap > 0:
         assert check_quota(with_swapped(rec, swap - 1)).meets_quota is False
@@ -353,6 +401,12 @@ def test_swapping_the_named_number_is_enough_and_one_fewer_is_not(rec: Recommend
 @given(st.data())
 def test_the_result_does_not_depend_on_the_order_of_candidates(data: st.DataObject) -> None:
     rec = data.draw(recommendation_lists(max_size=20))
+    # Decision 10: where a repeated id's entries disagree, the first counts, so the order does
+    # matter then (and only then).
+    seen: dict[str, Candidate] = {}
+    for c in rec.candidates:
+        if (c.skill_level, c.digital) != (seen.setdefault(c.id, c).skill_level, seen[c.id].digital):
+            return
     shuffled = RecommendationList(unit=rec.unit, as_of=rec.as_of,
                                   candidates=tuple(data.draw(st.permutations(rec.candidates))))
     a, b = check_quota(rec).to_dict(), check_quota(shuffled).to_dict()

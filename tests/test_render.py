@@ -105,11 +105,17 @@ def test_text_letter_puts_each_item_in_its_section(decisions):
 def test_letter_says_what_was_left_out(decisions, applicant):
     decision = decisions[applicant]
     assert decision.notes, f"{applicant} is an example with a note (revoked, after as_of, before in force)"
-    for lang, start in (("zh", "三、"), ("en", "3. Records left out")):
+    policy = decision.policy
+    for lang, start in (("zh", "三、"), ("en", "3. Records not used")):
         letter = render_decision(decision, "text", lang)
         left_out = _section(letter, start, "-" * 60)
         for note in decision.notes:
-            assert note.explanation[lang] in left_out
+            heading = policy.label("note_headings", note.code, lang)
+            if heading is None:  # under "records not used, and why"
+                assert note.explanation[lang] in left_out
+            else:  # a section of its own, before it (decision 13: the measure not applying)
+                own = _section(letter, heading, start)
+                assert note.explanation[lang] in own and note.explanation[lang] not in left_out
 
 
 def test_letter_without_outcomes_says_so(decisions):

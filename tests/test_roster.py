@@ -24,7 +24,7 @@ openpyxl = pytest.importorskip("openpyxl")
 
 import taian_titles  # noqa: E402
 from taian_titles.cli import main  # noqa: E402
-from taian_titles.model import CertificateKind, Level, SkillLevel, WorkKind  # noqa: E402
+from taian_titles.model import CertificateKind, Level, SkillLevel, TitleLevel, WorkKind  # noqa: E402
 from taian_titles.roster import (  # noqa: E402
     APPLICANT_TABLE,
     CellProblem,
@@ -41,7 +41,7 @@ EXAMPLES = ROOT / "examples"
 APPLICANTS = [json.loads(line) for line in (EXAMPLES / "applicants.jsonl").read_text("utf-8").splitlines() if line.strip()]
 GROUPS = {g.key: g for g in APPLICANT_TABLE.groups}
 ENUMS = {("certificates", "kind"): CertificateKind, ("certificates", "level"): Level,
-         ("work_periods", "kind"): WorkKind, ("skill_levels", "level"): SkillLevel, ("titles", "level"): Level}
+         ("work_periods", "kind"): WorkKind, ("skill_levels", "level"): SkillLevel, ("titles", "level"): TitleLevel}
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -55,6 +55,8 @@ def as_cells(record: dict, lang: str = "zh") -> dict[str, object]:
     row: dict[str, object] = {"编号" if lang == "zh" else "id": record["id"]}
     if "as_of" in record:
         row["评估日期" if lang == "zh" else "as of"] = dt.date.fromisoformat(record["as_of"])
+    if record.get("name"):
+        row["姓名" if lang == "zh" else "name"] = record["name"]
     for key, group in GROUPS.items():
         for n, item in enumerate(record.get(key, []), 1):
             for column in group.columns:

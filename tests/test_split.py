@@ -91,7 +91,7 @@ def test_split_markdown_and_text_from_a_roster(tmp_path, capsys):
     assert status == 0
     index = (out_dir / "index.md").read_text("utf-8")
     assert "张三" in index and "[A-0001.md](<A-0001.md>)" in index
-    assert (out_dir / "A-0001.md").read_text("utf-8").startswith("# 数字人才评价结果告知书")
+    assert (out_dir / "A-0001.md").read_text("utf-8").startswith("# 数字人才职称评价结果告知书")
     assert main(["evaluate", str(APPLICANTS), "--split", str(tmp_path / "x"), "-o", "y"]) == 2
 
 
