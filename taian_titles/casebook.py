@@ -401,8 +401,14 @@ def _toml_type(value: Any) -> str:
 
 # --------------------------------------------------------------------------- running
 
-def run_case(case: Case, policy: Policy | None = None, source: str = "") -> CaseResult:
-    """Evaluate the case's record on its date under ``policy`` and compare; never raises."""
+def run_case(case: Case, policy: Policy | None = None, source: str = "",
+             document: str | None = None) -> CaseResult:
+    """Evaluate the case's record on its date under ``policy`` and compare; never raises.
+
+    With ``document`` (the casebook's ruleset id), the outcomes, not-met entries and notes are
+    compared only with those that document's rules produced: a case of measure nine checks what
+    measure nine decides, whatever other documents the policy composes with it.
+    """
     chosen = policy if policy is not None else default_policy()
     try:
         if case.kind == "applicant":
@@ -416,8 +422,27 @@ def run_case(case: Case, policy: Policy | None = None, source: str = "") -> Case
         message = " ".join(str(exc).split()) or type(exc).__name__
         fault = Difference("record", "a result", f"evaluation failed: {type(exc).__name__}: {message}")
         return CaseResult(source, case, "failed", (fault,))
+    if document is not None:
+        result = _own(result, chosen, document)
     differences = tuple(d for key, want in case.expect.items() if (d := _compare(key, want, result)))
     return CaseResult(source, case, "failed" if differences else "passed", differences)
+
+
+def _own(result: Mapping[str, Any], policy: Policy, document: str) -> dict[str, Any]:
+    """The result with only the outcomes, not-met entries and notes ``document``'s rules produced
+    (an entry is the document's whose first rule is)."""
+    def mine(entry: Any) -> bool:
+        if not isinstance(entry, Mapping):
+            return True
+        rules = entry.get("rules") or ([entry["rule"]] if entry.get("rule") else [])
+        if not rules:
+            return True
+        try:
+            return bool(policy.rule(rules[0]).document == document)
+        except KeyError:
+            return True
+    return {**result, **{key: [e for e in result[key] if mine(e)]
+                         for key in ("outcomes", "not_met", "notes") if isinstance(result.get(key), list)}}
 
 
 def run_casebook(casebook: Casebook, policy: Policy | None = None) -> tuple[CaseResult, ...]:
@@ -427,7 +452,7 @@ def run_casebook(casebook: Casebook, policy: Policy | None = None) -> tuple[Case
     if casebook.ruleset not in loaded:
         reason = f"the policy does not load the document {casebook.ruleset} (it loads {', '.join(loaded)})"
         return tuple(CaseResult(casebook.source, case, "skipped", reason=reason) for case in casebook.cases)
-    return tuple(run_case(case, chosen, casebook.source) for case in casebook.cases)
+    return tuple(run_case(case, chosen, casebook.source, casebook.ruleset) for case in casebook.cases)
 
 
 def run_casebooks(casebooks: Iterable[Casebook | str | Path], policy: Policy | None = None) -> Report:

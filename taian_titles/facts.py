@@ -183,7 +183,9 @@ def _time_fact(periods: list[tuple[_dt.date, _dt.date | None]], refs: list[str],
             "accumulated_zh": nothing.zh(), "accumulated_en": nothing.en(),
             "shortfall_zh": missing.zh(), "shortfall_en": missing.en()}
         if periods:
-            fact["first_day"] = min(start for start, _ in periods).isoformat()
+            first = min(start for start, _ in periods)
+            fact["first_day"] = first.isoformat()
+            _days(fact, (worktime.add_years(first, years) - first).days)
         if eligible:
             fact["eligible_on"] = eligible.isoformat()
         return fact
@@ -197,9 +199,13 @@ def _time_fact(periods: list[tuple[_dt.date, _dt.date | None]], refs: list[str],
         fact["eligible_on"] = summary.eligible_on.isoformat()
     if summary.shortfall:
         fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
-        fact["shortfall_days"] = summary.shortfall_days
-        fact["shortfall_days_en"] = f"{summary.shortfall_days} day" + ("" if summary.shortfall_days == 1 else "s")
+        _days(fact, summary.shortfall_days)
     return fact
+
+
+def _days(fact: dict[str, Any], days: int | None) -> None:
+    if days is not None:
+        fact["shortfall_days"], fact["shortfall_days_en"] = days, f"{days} day" + ("" if days == 1 else "s")
 
 
 def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years: int) -> dict[str, Any]:
@@ -238,8 +244,7 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years:
         fact["eligible_on"] = summary.eligible_on.isoformat()
     if summary.shortfall:
         fact["shortfall_zh"], fact["shortfall_en"] = summary.shortfall.zh(), summary.shortfall.en()
-        fact["shortfall_days"] = summary.shortfall_days
-        fact["shortfall_days_en"] = f"{summary.shortfall_days} day" + ("" if summary.shortfall_days == 1 else "s")
+        _days(fact, summary.shortfall_days)
     return fact
 
 

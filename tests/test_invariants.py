@@ -201,6 +201,10 @@ TITLE_BLOCKS = {
     "apply_intermediate_title": _JUNIOR_UP - {TitleLevel.junior},
     "senior_achievement_condition": {TitleLevel.full_senior},
     M9_1: {TitleLevel.senior, TitleLevel.full_senior},
+    # the crossover (鲁人社发〔2020〕16号, its decision 5): a route to a level held or exceeded
+    "crossover_apply_assistant_engineer": _JUNIOR_UP,
+    "crossover_apply_engineer": _JUNIOR_UP - {TitleLevel.junior},
+    "crossover_apply_senior_engineer": {TitleLevel.deputy_senior, TitleLevel.senior, TitleLevel.full_senior},
 }
 
 
@@ -324,9 +328,9 @@ def _assert_filled(text: str, applicant: Applicant, what: str) -> None:
 def test_every_outcome_is_fully_explained(applicant: Applicant) -> None:
     decision = evaluate(applicant)
     for outcome in decision.outcomes:
-        spec = RULESET.outcomes[outcome.code]
+        spec = tt.default_policy().outcome(outcome.code)
         assert outcome.clause == spec["clause"]
-        assert outcome.clause_text == RULESET.clause_text(outcome.clause)
+        assert outcome.clause_text == tt.default_policy().clause_text(outcome.clause)
         assert outcome.basis, f"{outcome.code} rests on nothing"
         assert outcome.rules
         held = items(applicant, outcome.basis)  # every reference names an item of the applicant
@@ -344,7 +348,7 @@ def test_every_outcome_is_fully_explained(applicant: Applicant) -> None:
                 for lang in ("zh", "en"):
                     assert item.description in outcome.explanation[lang]
     for entry in decision.not_met:
-        assert entry.basis and entry.clause == RULESET.outcomes[entry.code]["clause"]
+        assert entry.basis and entry.clause == tt.default_policy().outcome(entry.code)["clause"]
         items(applicant, entry.basis)
         for lang in ("zh", "en"):
             _assert_filled(entry.explanation[lang], applicant, f"not_met {entry.code}.{lang}")
