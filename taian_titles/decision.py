@@ -413,8 +413,12 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
     for (kind, code), (_, items) in sorted(grouped.items(), key=lambda kv: kv[1][0]):
         clause = items[0][0].rule.clause
         if kind == "note":
+            seen: set[Any] = set()
             for plan, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
-                notes.append(Note(code, _sorted_basis(fact["basis"]), plan.explain(bindings, None), plan.rule.id))
+                note = Note(code, _sorted_basis(fact["basis"]), plan.explain(bindings, None), plan.rule.id)
+                if (note.code, note.basis, note.explanation) not in seen:  # each item accounted for once
+                    seen.add((note.code, note.basis, note.explanation))
+                    notes.append(note)
             continue
         if len(items) == 1:
             plan, bindings, fact = items[0]

@@ -185,8 +185,8 @@ def _condition_body(cond: Condition, aliases: Mapping[str, str],
     other = None  # an alias this condition compares with
     for test in cond.tests:
         compiled = _compile_test(test, params)
-        if test.op == "in" and "$or" in compiled:
-            lists.append(compiled)
+        if (test.op == "in" and "$or" in compiled) or (test.op == "not in" and "$and" in compiled):
+            lists.append(compiled)  # a group of alternatives: after the comparisons with other facts
         elif isinstance(test.operand, Ref):
             between.append(compiled)
             other = test.operand.alias

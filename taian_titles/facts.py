@@ -230,7 +230,8 @@ def _work_time(applicant: Applicant, indices: list[int], as_of: _dt.date, years:
         return fact
     fact = {
         "t": "work_time",
-        "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start <= as_of],
+        # the periods that give a counted day: begun before the evaluation day (decision 6)
+        "refs": [f"work_period:{i}" for i in indices if applicant.work_periods[i].start < as_of],
         "covered_days": summary.covered_days,
         "first_day": summary.spans[0].start.isoformat(),
         "counted_from": summary.virtual_start.isoformat(),
