@@ -8,10 +8,12 @@ the explanation templates, the clause texts and the rule order come from the loa
 and days are counted by :mod:`taian_titles.worktime`.  Its result has the shape of
 ``Decision.to_dict()`` (outcomes with basis, explanations rendered the same way in Chinese and
 English, what is not met, the highest title, the notes), so that the benchmark measures the
-same workload twice: once through the engine, once in plain Python.
+same workload twice: once through the engine, once in plain Python.  A recommendation list's
+check (M9-4, decision 10) has the shape of ``QuotaResult.to_dict()``
+(:meth:`Reference.check_list`, :func:`reference_lists`).
 
-``tests/test_reference.py`` compares the two on generated applicants, and the benchmark on
-every applicant it generates.  A disagreement means that one of the two does not implement the
+``tests/test_reference.py`` compares the two on generated applicants and recommendation lists,
+and the benchmark on every applicant it generates.  A disagreement means that one of the two does not implement the
 decisions: read the decision, then decide which one is wrong.  Where the reference departs from
 a rule of the file on purpose, because the decision says otherwise, the place says so
 (``Reading:``).
@@ -28,10 +30,11 @@ from fractions import Fraction
 from typing import Any, Iterable, Iterator, Mapping
 
 from taian_titles import worktime
-from taian_titles.exchange import applicant_from_dict
+from taian_titles.exchange import applicant_from_dict, recommendation_list_from_dict
 from taian_titles.model import (
     DTE_PROGRAMME,
     Applicant,
+    RecommendationList,
     CertificateKind,
     Level,
     SkillLevel,
@@ -40,7 +43,7 @@ from taian_titles.model import (
 )
 from taian_titles.ruleset import Ruleset, default_ruleset
 
-__all__ = ["Reference", "reference_many"]
+__all__ = ["Reference", "reference_many", "reference_lists"]
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _LANGS = ("zh", "en")
@@ -71,18 +74,28 @@ def _display(value: Any, lang: str, labels: Mapping[str, tuple[str, str]]) -> st
         return value.zh if lang == "zh" else value.en
     if isinstance(value, _dt.date):
         return value.isoformat()
-    if isinstance(value, Fraction):  # a share, as a percentage (two decimals, half up, when not whole)
-        percent = value * 100
-        if percent.denominator == 1:
-            return f"{percent.numerator}%"
-        hundredths = int(percent * 100 + Fraction(1, 2))
-        return f"{hundredths // 100}.{hundredths % 100:02d}%"
+    if isinstance(value, Fraction):  # a share parameter: whole percentages without decimals
+        return _percent(value, whole=True)
     if isinstance(value, (list, tuple)):
         return ("、" if lang == "zh" else ", ").join(_display(v, lang, labels) for v in value)
     if isinstance(value, str):
         pair = labels.get(value)
         return value if pair is None else pair[0 if lang == "zh" else 1]
     return str(value)
+
+
+def _percent(share: Fraction, whole: bool = False) -> str:
+    """``share`` as a percentage with two decimals, rounded half up exactly (``33.33%``); with
+    ``whole``, a whole percentage without them (``20%``)."""
+    hundredths = share * 10000
+    if whole and hundredths % 100 == 0:
+        return f"{hundredths // 100}%"
+    rounded = int(hundredths + Fraction(1, 2))  # floor: shares are never negative
+    return f"{rounded // 100}.{rounded % 100:02d}%"
+
+
+def _ceil(value: Fraction) -> int:
+    return -(-value.numerator // value.denominator)
 
 
 def _basis_key(ref: str) -> tuple[int, str]:
@@ -158,6 +171,8 @@ class Reference:
         self.required_years: int = rs.param("required_years")
         self.min_rank: int = rs.param("min_skill_level").rank
         self.digital_directions = frozenset(rs.param("digital_directions"))
+        self.high_skilled_rank: int = rs.param("high_skilled_from").rank
+        self.quota: Fraction = rs.param("quota_share")
         self.order = {r.id: i for i, r in enumerate(rs.rules)}
         self.then = {r.id: (r.then.kind, r.then.target) for r in rs.rules}
         self.clause = {r.id: r.clause for r in rs.rules}
@@ -388,6 +403,79 @@ class Reference:
             fire(("note-no-clause-applies", {"ctx": ctx}, []))
         return self._result(applicant, iso, firings, highest)
 
+    # ------------------------------------------------------------------ a recommendation list
+
+    def check_list(self, rec: RecommendationList, as_of: _dt.date | None = None) -> dict[str, Any]:
+        """The quota check of one recommending unit's list (M9-4, decision 10), shaped like
+        ``QuotaResult.to_dict()``.
+
+        Each distinct candidate id counts once, as its first entry; only high-skilled talents
+        (``high_skilled_from`` and above) count, a candidate below is a finding and counted in
+        neither number; a repeated id is a finding, which says when its entries disagree.  The share
+        digital / counted is compared with ``quota_share`` exactly.  A list nobody counts in cannot
+        be judged.  Before measure nine applies nothing is decided (decisions 1, 13), and the list's
+        numbers are still shown.
+        """
+        day = as_of or rec.as_of or _dt.date.today()
+        iso = day.isoformat()
+        quota = self.quota
+        first: dict[str, tuple[Any, int]] = {}
+        total = digital = 0
+        found: list[tuple[str, Bindings, str | None, tuple[int, ...]]] = []  # rule, bindings, id, positions
+        for i, c in enumerate(rec.candidates):
+            candidate = {"position": i + 1, "candidate_id": c.id, "skill_level": c.skill_level.code,
+                         "digital": c.digital}
+            earlier = first.get(c.id)
+            if earlier is None:
+                first[c.id] = (c, i + 1)
+                if c.skill_level.rank >= self.high_skilled_rank:
+                    total += 1
+                    digital += c.digital
+                else:
+                    found.append(("M9-4-finding-not-high-skilled", {"c": candidate}, c.id, (i + 1,)))
+            else:
+                candidate["first_position"] = earlier[1]
+                agrees = (earlier[0].skill_level, earlier[0].digital) == (c.skill_level, c.digital)
+                rule = "M9-4-finding-duplicate-id" if agrees else "M9-4-finding-duplicate-id-disagrees"
+                found.append((rule, {"c": candidate}, c.id, (earlier[1], i + 1)))
+        summary = {"unit": rec.unit, "listed": len(rec.candidates), "total": total, "digital": digital,
+                   "share_text": _percent(Fraction(digital, total)) if total else "0.00%"}
+        required = _ceil(quota * total)  # the fewest digital candidates a list of this size needs
+        meets: bool | None = None
+        add: int | None = None
+        swap: int | None = None
+        if day < self.in_force_from:
+            rule, bindings = "note-not-in-force", {"ctx": {"as_of": iso}}
+            found = []
+        elif total == 0:
+            found.insert(0, ("M9-4-finding-no-candidate-counted", {"s": summary}, None, ()))
+            rule, bindings, required = "M9-4-not-judged", {"s": summary}, None
+        else:
+            meets = digital >= required
+            swap = max(0, required - digital)  # non-digital candidates replaced by digital ones
+            missing = quota * total - digital  # (digital + x) / (total + x) >= quota
+            add = 0 if missing <= 0 else None if quota == 1 else _ceil(missing / (1 - quota))
+            need = {"quota_text": _percent(quota, whole=True), "required_digital": required,
+                    "add_digital_needed": add, "swap_needed": swap}
+            rule = "M9-4-met" if meets else "M9-4-not-met" if add is not None else "M9-4-not-met-swap-only"
+            bindings = {"s": summary, "need": need}
+        zh, en = self._render(rule, bindings)
+        findings = [{"code": self.then[r][1], "candidate": ident, "positions": list(positions),
+                     "explanation": dict(zip(_LANGS, self._render(r, b))), "rule": r}
+                    for r, b, ident, positions in found]
+        findings.sort(key=lambda f: (f["positions"][-1] if f["positions"] else 0, f["positions"], f["code"]))
+        code, clause = self.then["M9-4-met"][1], self.clause["M9-4-met"]
+        return {
+            "code": code, "clause": clause, "unit": rec.unit, "listed": len(rec.candidates), "total": total,
+            "digital": digital, "share": _percent(Fraction(digital, total)) if total else None,
+            "meets_quota": meets, "add_digital_needed": add, "swap_needed": swap, "findings": findings,
+            "explanation": {"zh": zh, "en": en}, "quota": _percent(quota, whole=True),
+            "required_digital": required, "rules": [rule], "ruleset": dict(self.ref),
+            "rulesets": [dict(self.ref)], "as_of": iso,
+        }
+
+    # ------------------------------------------------------------------ results
+
     def _result(self, applicant: Applicant, as_of: str, firings: list[Firing],
                 highest: str | None) -> dict[str, Any]:
         """One outcome (or not-met) per code, basis merged and sorted, explanations joined; one
@@ -438,3 +526,12 @@ def reference_many(records: Iterable[Applicant | Mapping[str, Any]],
     for record in records:
         applicant = record if isinstance(record, Applicant) else applicant_from_dict(record)
         yield ref.evaluate(ref.policy.prepare(applicant))
+
+
+def reference_lists(records: Iterable[RecommendationList | Mapping[str, Any]],
+                    reference: Reference | None = None) -> Iterator[dict[str, Any]]:
+    """Check recommendation lists in plain Python; exchange dicts are structured as the library does."""
+    ref = reference or Reference()
+    for record in records:
+        rec = record if isinstance(record, RecommendationList) else recommendation_list_from_dict(record)
+        yield ref.check_list(rec)
