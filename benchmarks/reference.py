@@ -126,12 +126,13 @@ class _WorkTime:
     that give at least one counted day (those starting before ``as_of``).
     """
 
-    __slots__ = ("periods", "refs", "as_of", "years", "covered", "first", "last", "met")
+    __slots__ = ("periods", "refs", "as_of", "years", "covered", "worked_from", "first", "last", "met")
 
     def __init__(self, periods: list[tuple[_dt.date, _dt.date | None]], refs: list[str],
                  spans: tuple[worktime.Span, ...], as_of: _dt.date, years: int) -> None:
         self.periods, self.refs, self.as_of, self.years = periods, refs, as_of, years
         self.covered = sum(span.days for span in spans)
+        self.worked_from = spans[0].start  # the first day worked (before F when there is a gap)
         self.last = spans[-1].end
         self.first = self.last - _dt.timedelta(days=self.covered - 1)  # F: laid end to end
         try:
@@ -144,8 +145,8 @@ class _WorkTime:
         (also in days) and the date the years are met if the recorded work runs on."""
         accumulated = worktime.accumulated(self.periods, self.as_of)
         fields: dict[str, Any] = {
-            "refs": self.refs, "covered_days": self.covered,
-            "first_day": self.first.isoformat(), "last_day": self.last.isoformat(),
+            "refs": self.refs, "covered_days": self.covered, "first_day": self.worked_from.isoformat(),
+            "counted_from": self.first.isoformat(), "last_day": self.last.isoformat(),
             "accumulated_zh": accumulated.zh(), "accumulated_en": accumulated.en(), "eligible_on": "",
         }
         if not self.met:
@@ -153,8 +154,9 @@ class _WorkTime:
             assert shortfall is not None
             anniversary = worktime.add_years(self.first, self.years)
             eligible = worktime.eligible_on(self.periods, self.as_of, self.years)
-            fields.update(shortfall_zh=shortfall.zh(), shortfall_en=shortfall.en(),
-                          shortfall_days=(anniversary - (self.last + _ONE_DAY)).days,
+            days = (anniversary - (self.last + _ONE_DAY)).days
+            fields.update(shortfall_zh=shortfall.zh(), shortfall_en=shortfall.en(), shortfall_days=days,
+                          shortfall_days_en=f"{days} day" if days == 1 else f"{days} days",
                           eligible_on=eligible.isoformat() if eligible else "")
         return fields
 
