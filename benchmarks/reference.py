@@ -34,6 +34,8 @@ from taian_titles.model import (
     SkillLevel,
     WorkKind,
 )
+from taian_titles.api import today
+from taian_titles.exchange import EXCHANGE_VERSION
 from taian_titles.ruleset import Ruleset, default_ruleset
 
 __all__ = ["Reference", "reference_many"]
@@ -175,7 +177,7 @@ class Reference:
 
     def evaluate(self, applicant: Applicant, as_of: _dt.date | None = None) -> dict[str, Any]:
         """The result of one applicant, shaped like ``Decision.to_dict()``."""
-        day = as_of or applicant.as_of or _dt.date.today()
+        day = as_of or applicant.as_of or today()
         iso = day.isoformat()
         ctx = {"as_of": iso}
         firings: list[Firing] = []
@@ -183,7 +185,7 @@ class Reference:
 
         if day < self.in_force_from:  # decision 1
             fire(("note-not-in-force", {"ctx": ctx}, []))
-            return self._result(applicant.id, iso, firings, None)
+            return self._result(applicant.id, iso, firings, None, applicant.meta)
 
         # What is held on the evaluation date (decisions 2, 3) and what is left out.
         held_certs: list[tuple[Any, dict[str, Any]]] = []
@@ -302,10 +304,10 @@ class Reference:
             for rank, s, basis in skilled:
                 if rank < self.min_rank:
                     fire(("M9-3a-not-met-below-level", {"s": s}, basis))
-        return self._result(applicant.id, iso, firings, highest)
+        return self._result(applicant.id, iso, firings, highest, applicant.meta)
 
     def _result(self, applicant_id: str, as_of: str, firings: list[Firing],
-                highest: str | None) -> dict[str, Any]:
+                highest: str | None, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
         grouped: dict[tuple[str, str], list[Firing]] = {}
         for firing in firings:
             grouped.setdefault(self.then[firing[0]], []).append(firing)
@@ -337,7 +339,8 @@ class Reference:
                                 ("code", "clause", "basis", "eligible_on", "explanation", "clause_text", "rules")})
         return {"id": applicant_id, "as_of": as_of, "ruleset": dict(self.ref), "rulesets": [dict(self.ref)],
                 "outcomes": outcomes,
-                "not_met": not_met, "highest_recognized_title": highest, "notes": notes}
+                "not_met": not_met, "highest_recognized_title": highest, "notes": notes,
+                **({"meta": dict(meta)} if meta is not None else {}), "exchange_version": EXCHANGE_VERSION}
 
 
 def reference_many(records: Iterable[Applicant | Mapping[str, Any]],

@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import BatchError, check_quota_record, evaluate_record
+from .api import BatchError
+from .batch import evaluate_entry, quota_entry
 from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
-from .decision import CityReport, Decision, QuotaError, QuotaResult
+from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
-from .io import FORMATS, Unparsable, UsageError, Writer, error_entry, open_output, open_records, progress
+from .io import FORMATS, UsageError, Writer, open_output, open_records, progress
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
@@ -69,13 +70,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             to_stdout = args.output in (None, "-") and not args.split and args.format != "xlsx"
             screen = sys.stdout if to_stdout else sys.stderr  # no bar over answers on the same terminal
             for index, (line, record) in enumerate(progress(items, total, screen, not args.no_progress)):
-                answer = _evaluate_one(index, line, record, as_of, policy)
+                answer, entry = evaluate_entry(index, line, record, as_of=as_of, policy=policy,
+                                               lenient=args.lenient)
                 if isinstance(answer, BatchError):
                     errors += 1
-                    entry = error_entry(answer.id, answer.error, line)
                     writer.write(answer, entry, True, _where(index, line, args.lang), record=record)
                 else:
-                    entry = answer.to_dict()
                     writer.write(answer, entry, False, record=record)
                 summary.add(entry, group_value(record, args.group_by))
             writer.finish()
@@ -126,15 +126,6 @@ def _group_by_option(column: str | None, roster: Any) -> None:
                          f"{', '.join(roster.headers)}")
 
 
-def _evaluate_one(index: int, line: int | None, record: Any, as_of: _dt.date | None,
-                  policy: Policy) -> Decision | BatchError:
-    if isinstance(record, Unparsable):
-        return BatchError(index, record.id, record.error())
-    answer = evaluate_record(index, record, as_of=as_of, policy=policy)
-    settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
-    return settle(answer, index) if settle else answer
-
-
 def _where(index: int, line: int | None, lang: str) -> str:
     """Where a record was in the input: its line (JSON Lines) or its place (array)."""
     if line is not None:
@@ -179,7 +170,7 @@ def _load(paths: list[str]) -> Policy:
 def _cmd_quota(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
     policy = _policy_option(args.ruleset)
-    code, clause = _quota_outcome(policy)
+    _quota_outcome(policy)
     results: list[QuotaResult | QuotaError] = []
     errors = 0
     _output_options(args)
@@ -191,21 +182,9 @@ def _cmd_quota(args: argparse.Namespace) -> int:
             if streaming:
                 writer.start()
             for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
-                answer: QuotaResult | QuotaError
-                if isinstance(record, Unparsable):
-                    answer = QuotaError(index, None, record.error(), code, clause)
-                else:  # bad input or a fault becomes this list's entry; the rest go on
-                    answer = check_quota_record(index, record, as_of=as_of, policy=policy)
-                    settle = getattr(record, "settle", None)  # a roster's list: problems at their cells
-                    if settle:
-                        answer = settle(answer, index)
-                if isinstance(answer, QuotaError):
-                    errors += 1
-                    entry = answer.to_dict()
-                    if line is not None:
-                        entry["error"]["line"] = line
-                else:
-                    entry = answer.to_dict()
+                answer, entry = quota_entry(index, line, record, as_of=as_of, policy=policy,
+                                            lenient=args.lenient)
+                errors += isinstance(answer, QuotaError)
                 if streaming:
                     writer.write(answer, entry, isinstance(answer, QuotaError))
                 else:
@@ -363,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the shipped policy)")
         p.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output (UTF-8)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
+        p.add_argument("--lenient", action="store_true",
+                       help="keep unknown top-level fields of a record in its meta instead of refusing "
+                            "the record (a field that looks like a misspelt one is still refused)")
 
     p_eval = sub.add_parser("evaluate", help="evaluate applicants under every clause of the policy",
                             description="Evaluate applicants; write decisions as JSON or as letters.")

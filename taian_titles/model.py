@@ -282,6 +282,8 @@ class Applicant:
     skill_levels: tuple[SkillLevelRecord, ...] = ()
     titles: tuple[Title, ...] = ()
     achievements: tuple[Achievement, ...] = ()
+    #: The caller's own fields (an employee number, a county), returned unchanged in the result.
+    meta: dict[str, Any] | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -299,6 +301,8 @@ class RecommendationList:
     unit: str
     candidates: tuple[Candidate, ...]
     as_of: _dt.date | None = None
+    #: The caller's own fields, returned unchanged in the result.
+    meta: dict[str, Any] | None = attrs.field(default=None, eq=False)
 
 
 def labels() -> dict[str, tuple[str, str]]:
