@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DURABLE_CPPFLAGS := -O2 -DPyEval_CallObject=PyObject_CallObject
 DURABLE := $(shell grep -o 'durable_rules==[0-9.]*' pyproject.toml)
 
-.PHONY: demo test test-deep bench check-build clean
+.PHONY: demo test test-deep bench schemas check-build clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ test: $(STAMP)
 
 test-deep: $(STAMP)
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q
+
+# The JSON Schemas of schemas/, generated from the model and the shipped policy (a test checks
+# that the files are what the code generates: run this after changing either).
+schemas: $(STAMP)
+	$(PY) -m taian_titles.schema schemas
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

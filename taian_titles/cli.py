@@ -311,6 +311,24 @@ def _print_problems(exc: RulesetError) -> None:
           file=sys.stderr)
 
 
+# --------------------------------------------------------------------------- schema
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from . import schema
+    policy = _policy_option(args.ruleset)
+    with open_output(args.output) as out:
+        if args.name is None:
+            width = max(map(len, schema.NAMES))
+            for name, (_, title) in schema.NAMES.items():
+                out.write(f"{name:<{width}}  {title}\n")
+            out.write(f"{'openapi':<{width}}  The HTTP service's OpenAPI 3.1 document (`{PROG} serve`)\n")
+        elif args.name == "openapi":
+            out.write(schema.dumps(schema.openapi(policy)))
+        else:
+            out.write(schema.dumps(schema.schema(args.name, policy)))
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 
 class _Parser(argparse.ArgumentParser):
@@ -373,6 +391,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="applicants (default) or recommendation lists (the quota check)")
     p_tpl.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the headers (default: zh)")
     p_tpl.set_defaults(func=_cmd_template)
+
+    from .schema import NAMES
+    p_schema = sub.add_parser("schema", help="print a JSON Schema of the exchange format (draft 2020-12)",
+                              description="Print one JSON Schema of the exchange format, generated from the "
+                                          "model and the policy's codes; without NAME, list them.")
+    p_schema.add_argument("name", metavar="NAME", nargs="?", choices=[*NAMES, "openapi"],
+                          help=f"one of: {', '.join(NAMES)}, openapi")
+    p_schema.add_argument("--ruleset", metavar="PATH", action="append",
+                          help="the policy whose codes the schema lists (default: the shipped one)")
+    p_schema.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    p_schema.set_defaults(func=_cmd_schema)
 
     p_rs = sub.add_parser("ruleset", help="show, check or test a ruleset file")
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
