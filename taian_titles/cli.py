@@ -329,6 +329,31 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- serve
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from . import server
+    except ImportError as exc:
+        raise UsageError(f"serve needs the [serve] extra ({exc.name} is not installed): "
+                         f"pip install 'taian-titles[serve]'") from None
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.max_body_bytes < 1:
+        raise UsageError("--max-body-bytes must be at least 1")
+    _policy_option(args.ruleset)  # a ruleset that does not load stops here, with exit status 2
+    # uvicorn starts each worker process afresh: the options travel in the environment.
+    os.environ[server.CONFIG_ENV] = json.dumps({
+        "rulesets": [str(Path(p).resolve()) for p in args.ruleset or ()],
+        "max_body_bytes": args.max_body_bytes})
+    uvicorn.run("taian_titles.server:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log,
+                timeout_graceful_shutdown=30)
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 
 class _Parser(argparse.ArgumentParser):
@@ -402,6 +427,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="the policy whose codes the schema lists (default: the shipped one)")
     p_schema.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
     p_schema.set_defaults(func=_cmd_schema)
+
+    p_serve = sub.add_parser(
+        "serve", help="answer evaluate and quota over HTTP (POST /evaluate, POST /quota)",
+        description="An HTTP service with the command's evaluate and quota (JSON in, JSON out; JSON Lines "
+                    "streamed), health and readiness checks and an OpenAPI document at /openapi.json.  No "
+                    "authentication of its own: records carry personal data, so run it behind the "
+                    "bureau's gateway.  Needs the [serve] extra.")
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p_serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p_serve.add_argument("--workers", type=int, default=1,
+                         help="worker processes (default: 1); each evaluates one record at a time")
+    p_serve.add_argument("--ruleset", metavar="PATH", action="append",
+                         help="a ruleset file; repeat it for a policy of several documents (default: the shipped policy)")
+    p_serve.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024, metavar="N",
+                         help="largest request body accepted, answered 413 beyond it (default: 16 MiB)")
+    p_serve.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info")
+    p_serve.add_argument("--no-access-log", action="store_true", help="no line per request on standard output")
+    p_serve.set_defaults(func=_cmd_serve)
 
     p_rs = sub.add_parser("ruleset", help="show, check or test a ruleset file")
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
