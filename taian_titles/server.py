@@ -28,6 +28,7 @@ import datetime as _dt
 import io as _io
 import json
 import os
+import socket
 from typing import Any, AsyncIterator, BinaryIO, Callable
 
 import anyio
@@ -360,6 +361,41 @@ def create_app(policy: Policy | None = None, *, max_body_bytes: int = DEFAULT_MA
         return _json(body, 500)
 
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={Exception: fault})
+
+
+def _no_delay(base: type) -> type:
+    class NoDelay(base):  # type: ignore[valid-type,misc]
+        """uvicorn's HTTP protocol with Nagle's algorithm off on every connection.
+
+        With ``--workers`` above 1 uvicorn binds the listening socket itself as
+        ``socket.socket(AF_INET)``, whose ``proto`` is 0, and asyncio turns on ``TCP_NODELAY``
+        only for sockets whose ``proto`` is ``IPPROTO_TCP``: an answer's headers and body, two
+        writes, then meet the client's delayed acknowledgement, about 40 ms a request
+        (measured: 90 requests/s at 2 workers against 450 at 1).
+        """
+
+        def connection_made(self, transport: Any) -> None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().connection_made(transport)
+
+    NoDelay.__name__ = NoDelay.__qualname__ = f"NoDelay{base.__name__}"
+    return NoDelay
+
+
+def _protocol() -> type:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        return _no_delay(HttpToolsProtocol)
+    except ImportError:  # httptools is optional: h11 (pure Python) comes with uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+        return _no_delay(H11Protocol)
+
+
+#: The HTTP protocol ``serve`` gives uvicorn (``http="taian_titles.server:HttpProtocol"``).
+HttpProtocol = _protocol()
 
 
 def app_from_environment() -> Starlette:
