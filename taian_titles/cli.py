@@ -350,7 +350,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "max_body_bytes": args.max_body_bytes})
     uvicorn.run("taian_titles.server:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log,
-                http="taian_titles.server:HttpProtocol",
+                http="taian_titles.server:HttpProtocol", ws="none",
                 timeout_graceful_shutdown=30)
     return 0
 

@@ -51,7 +51,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "recommendation-list": ("RecommendationList",
                             "A unit's recommendation list (POST /quota, `taian-titles quota`)"),
     "decision": ("Decision", "The result of one applicant"),
-    "quota-result": ("QuotaResult", "The quota check of one recommendation list (M9-4)"),
+    "quota-result": ("QuotaResult", "The quota check of one recommendation list"),
     "error-entry": ("ErrorEntry", "The answer for an applicant that could not be evaluated"),
     "quota-error-entry": ("QuotaErrorEntry", "The answer for a recommendation list that could not be checked"),
     "error": ("Error", "The error object of an error entry: bad input (kind input) or a fault (kind internal)"),
@@ -273,10 +273,10 @@ def _version() -> dict[str, Any]:
 
 
 _DESCRIPTIONS: dict[type, str] = {
-    Applicant: "An applicant: the items measure nine reads (docs/exchange.md).",
-    RecommendationList: "One unit's recommendation list for the Daizong Talent Project (M9-4).",
+    Applicant: "An applicant: the items the policy reads (docs/exchange.md).",
+    RecommendationList: "One unit's recommendation list, checked against the policy's quota.",
     Decision: "The result of one applicant.",
-    QuotaResult: "The quota check of one recommendation list (M9-4).",
+    QuotaResult: "The quota check of one recommendation list.",
     BatchError: "The answer for an applicant that could not be evaluated; the batch goes on.",
     QuotaError: "The answer for a recommendation list that could not be checked; the others go on.",
 }
@@ -327,7 +327,7 @@ _FIELDS: dict[tuple[type | None, str], Special] = {
     (QuotaError, "error"): _code("Error"),
     (QuotaFinding, "positions"): lambda b: {"type": "array", "items": {"type": "integer", "minimum": 1}},
     (QuotaResult, "quota"): lambda b: {"type": "string", "pattern": _PERCENT_PATTERN,
-                                       "description": "the policy's share, as the ruleset gives it (`20%`)"},
+                                       "description": "the policy's share, as the ruleset's parameter gives it"},
     (RecommendationList, "candidates"): lambda b: {"type": "array", "items": b.record(Candidate), "minItems": 1},
 }
 
@@ -471,7 +471,7 @@ def openapi(policy: Any = None) -> dict[str, Any]:
         "openapi": "3.1.0",
         "jsonSchemaDialect": DIALECT,
         "info": {"title": "taian-titles", "version": __version__,
-                 "description": "Measure nine of 泰人社发〔2025〕5号 over HTTP: the `taian-titles` command's "
+                 "description": "The `taian-titles` command's "
                                 "evaluate and quota.  No authentication of its own: run it behind the "
                                 "bureau's gateway (records carry personal data).",
                  "x-exchange-version": EXCHANGE_VERSION},
