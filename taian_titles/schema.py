@@ -174,10 +174,19 @@ class _Builder:
             return {}
         raise TypeError(f"no JSON Schema for {tp!r}")  # a new kind of field: teach _FIELDS or type_schema
 
+    def property_schema(self, cls: type, name: str, string: Mapping[str, Any]) -> dict[str, Any]:
+        """A key ``to_dict`` writes from a property: its type from the property's annotation,
+        ``string`` added to its string form."""
+        returns = typing.get_type_hints(getattr(cls, name).fget)["return"]
+        schema = self.type_schema(returns)
+        if schema.get("type") == "string" or "string" in (schema.get("type") or ()):
+            schema = {**schema, **string}
+        return schema
+
     def enum_class(self, cls: type[Labelled]) -> dict[str, Any]:
         name = cls.__name__
         if name not in self.defs:
-            doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+            doc = _first_paragraph(cls)
             self.defs[name] = _enum([m.code for m in cls], {m.code: {"zh": m.zh, "en": m.en} for m in cls},
                                     doc or f"One of the codes of {name}.")
         return _ref(name)
@@ -199,14 +208,16 @@ class _Builder:
             if is_input and (cls, field.name) in _NON_EMPTY:
                 prop = {**prop, "minLength": 1, "pattern": r"\S"}
             properties[field.name] = prop
-            optional = field.default is not attrs.NOTHING if is_input else field.name == "meta"
+            # A record's field with a default may be left out; a result writes every field, except
+            # those whose default is None, which it writes only when set (name, meta).
+            optional = field.default is not attrs.NOTHING if is_input else field.default is None
             if not optional:
                 required.append(field.name)
         for key, (make, needed) in _EXTRA.get(cls, {}).items():
             properties[key] = make(self)
             if needed:
                 required.append(key)
-        doc = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ").replace("``", "`")
+        doc = _first_paragraph(cls)
         doc = _DESCRIPTIONS.get(cls, doc)
         body: dict[str, Any] = {"type": "object"}
         if doc:
@@ -261,6 +272,12 @@ class _Builder:
         self.defs["QuotaAnswer"] = {"description": NAMES["quota-answer"][1],
                                     "oneOf": [_ref("QuotaResult"), _ref("QuotaErrorEntry")]}
         return self.defs
+
+
+def _first_paragraph(cls: type) -> str:
+    """A class's docstring, first paragraph, as one line (reST ``code`` as Markdown `code`)."""
+    paragraph = (cls.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(paragraph.split()).replace("``", "`")
 
 
 def _is_input(cls: type) -> bool:
@@ -345,8 +362,9 @@ _EXTRA: dict[type, dict[str, tuple[Special, bool]]] = {
                                                                "record is written in (optional)"}, False)},
     RecommendationList: {"exchange_version": (lambda b: {"enum": list(EXCHANGE_VERSIONS)}, False)},
     Decision: {"exchange_version": (lambda b: _version(), True)},
-    QuotaResult: {"share": (lambda b: {"type": "string", "pattern": r"^\d+\.\d{2}%$",
-                                       "description": "digital / total, two decimals rounded half-up"}, True),
+    QuotaResult: {"share": (lambda b: b.property_schema(QuotaResult, "share_text", {
+                      "pattern": r"^\d+\.\d{2}%$", "description": "digital / total, two decimals rounded half-up"}),
+                            True),
                   "exchange_version": (lambda b: _version(), True)},
     BatchError: {"exchange_version": (lambda b: _version(), True)},
     QuotaError: {"exchange_version": (lambda b: _version(), True)},
