@@ -41,6 +41,8 @@ from taian_titles.model import (
     TitleLevel,
     WorkKind,
 )
+from taian_titles.api import today
+from taian_titles.exchange import EXCHANGE_VERSION
 from taian_titles.ruleset import Ruleset, default_ruleset
 
 __all__ = ["Reference", "reference_many", "reference_lists"]
@@ -212,7 +214,7 @@ class Reference:
 
     def evaluate(self, applicant: Applicant, as_of: _dt.date | None = None) -> dict[str, Any]:
         """The result of one applicant, shaped like ``Decision.to_dict()``."""
-        day = as_of or applicant.as_of or _dt.date.today()
+        day = as_of or applicant.as_of or today()
         iso = day.isoformat()
         ctx = {"as_of": iso}
         firings: list[Firing] = []
@@ -518,7 +520,8 @@ class Reference:
             out["name"] = applicant.name
         return out | {"as_of": as_of, "ruleset": dict(self.ref), "rulesets": [dict(self.ref)],
                       "outcomes": outcomes, "not_met": not_met, "highest_recognized_title": highest,
-                      "notes": notes}
+                      "notes": notes, **({"meta": dict(applicant.meta)} if applicant.meta is not None else {}),
+                      "exchange_version": EXCHANGE_VERSION}
 
 
 def reference_many(records: Iterable[Applicant | Mapping[str, Any]],

@@ -14,14 +14,26 @@ import attrs
 
 from .decision import CityReport, Decision, QuotaError, QuotaResult
 from .errors import InputError, InternalError, Words, json_type, problem
-from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from_dict
+from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from_dict, record_meta
+from .exchange import EXCHANGE_VERSION
 from .model import Applicant, RecommendationList
 from .policy import Policy, policy_of
 from .ruleset import Ruleset
 
-__all__ = ["evaluate", "evaluate_many", "evaluate_record", "BatchError", "check_quota", "city_report"]
+__all__ = ["evaluate", "evaluate_many", "evaluate_record", "BatchError", "check_quota", "city_report", "today"]
 
 Rulesets = Ruleset | Iterable[Ruleset] | None
+
+#: Asia/Shanghai: UTC+8 all year (China has kept no daylight saving time since 1991), so no time
+#: zone database is needed to know what day it is in Taian.
+CHINA_TIME = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def today() -> _dt.date:
+    """Today in Asia/Shanghai: the evaluation date of a record that names none, whatever the
+    time zone of the machine (a server running on UTC would otherwise date evaluations made
+    between midnight and 08:00 in Taian a day early)."""
+    return _dt.datetime.now(CHINA_TIME).date()
 
 
 @attrs.frozen
@@ -35,28 +47,36 @@ class BatchError:
     index: int
     id: str | None
     error: InputError | InternalError
+    meta: Mapping[str, Any] | None = None  # the record's own fields, when it had them
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "error": self.error.to_dict()}
+        return {"id": self.id, "error": self.error.to_dict(),
+                **({"meta": dict(self.meta)} if self.meta is not None else {}),
+                "exchange_version": EXCHANGE_VERSION}
 
 
 def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,
-             policy: Policy | None = None, ruleset: Rulesets = None) -> Decision:
+             policy: Policy | None = None, ruleset: Rulesets = None, lenient: bool = False) -> Decision:
     """Evaluate one applicant (a model object or an exchange dict).
 
-    ``as_of`` overrides the applicant's own ``as_of``; without either, today is used.
-    Raises :class:`InputError` on bad input.
+    ``as_of`` overrides the applicant's own ``as_of``; without either, today in Asia/Shanghai
+    is used.  The applicant's ``meta`` comes back in the decision.  ``lenient``: unknown
+    top-level fields are kept in ``meta`` instead of being bad input.  Raises
+    :class:`InputError` on bad input.
     """
     chosen = policy_of(policy, ruleset)
     if not isinstance(applicant, Applicant):
-        applicant = applicant_from_dict(applicant)
-    day = parse_as_of(as_of) or applicant.as_of or _dt.date.today()
-    return chosen.evaluate(applicant, day)
+        applicant = applicant_from_dict(applicant, lenient=lenient)
+    day = parse_as_of(as_of) or applicant.as_of or today()
+    decision = chosen.evaluate(applicant, day)
+    if applicant.meta is not None:
+        decision = attrs.evolve(decision, meta=applicant.meta)
+    return decision
 
 
 def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
                   as_of: _dt.date | str | None = None, policy: Policy | None = None,
-                  ruleset: Rulesets = None) -> Iterator[Decision | BatchError]:
+                  ruleset: Rulesets = None, lenient: bool = False) -> Iterator[Decision | BatchError]:
     """Evaluate lazily, in input order; a bad record yields a :class:`BatchError` and the rest go on.
 
     Bad input gives its problems; any other failure of one record (a fault of the library or
@@ -65,20 +85,31 @@ def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
     chosen = policy_of(policy, ruleset)
     day = parse_as_of(as_of)
     for index, record in enumerate(applicants):
-        yield evaluate_record(index, record, as_of=day, policy=chosen)
+        yield evaluate_record(index, record, as_of=day, policy=chosen, lenient=lenient)
 
 
 def evaluate_record(index: int, record: Applicant | Mapping[str, Any] | Any, *,
                     as_of: _dt.date | None, policy: Policy | None = None,
-                    ruleset: Rulesets = None) -> Decision | BatchError:
-    """One record of a batch: its decision, or its error entry; never raises."""
+                    ruleset: Rulesets = None, lenient: bool = False) -> Decision | BatchError:
+    """One record of a batch: its decision, or its error entry (with the record's ``meta``);
+    never raises."""
     try:
-        return evaluate(record, as_of=as_of, policy=policy_of(policy, ruleset))
+        return evaluate(record, as_of=as_of, policy=policy_of(policy, ruleset), lenient=lenient)
     except InputError as exc:
-        return BatchError(index, exc.record_id or _record_id(record), exc)
+        return BatchError(index, exc.record_id or _record_id(record), exc, _meta_of(record, Applicant, lenient))
     except Exception as exc:  # one record's failure never stops the batch
         record_id = _record_id(record)
-        return BatchError(index, record_id, InternalError(exc, record_id=record_id))
+        return BatchError(index, record_id, InternalError(exc, record_id=record_id),
+                          _meta_of(record, Applicant, lenient))
+
+
+def _meta_of(record: Any, cls: type, lenient: bool) -> dict[str, Any] | None:
+    if isinstance(record, (Applicant, RecommendationList)):
+        return record.meta
+    try:
+        return record_meta(record, cls, lenient)
+    except Exception:  # the entry is written without it rather than not at all
+        return None
 
 
 def _record_id(record: Any) -> str | None:
@@ -93,38 +124,44 @@ def _record_id(record: Any) -> str | None:
 
 def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
                 as_of: _dt.date | str | None = None, policy: Policy | None = None,
-                ruleset: Rulesets = None) -> QuotaResult:
+                ruleset: Rulesets = None, lenient: bool = False) -> QuotaResult:
     """Check one unit's recommendation list (a model object or an exchange dict) against the
     policy's quota (M9-4), by the same path as an applicant: facts, engine, result.
 
-    ``as_of`` overrides the list's own ``as_of``; without either, today is used.  Raises
-    :class:`InputError` on bad input, including an empty list (path ``candidates``).
+    ``as_of`` overrides the list's own ``as_of``; without either, today in Asia/Shanghai is
+    used.  The list's ``meta`` comes back in the result; ``lenient`` as for :func:`evaluate`.
+    Raises :class:`InputError` on bad input, including an empty list (path ``candidates``).
     """
     chosen = policy_of(policy, ruleset)
     rec = recommendation_list
     if not isinstance(rec, RecommendationList):
-        rec = recommendation_list_from_dict(rec)
+        rec = recommendation_list_from_dict(rec, lenient=lenient)
     if not rec.candidates:
         raise InputError([problem("candidates", "empty_list")],
                          record_id=rec.unit)
-    day = parse_as_of(as_of) or rec.as_of or _dt.date.today()
-    return chosen.check_list(rec, day)
+    day = parse_as_of(as_of) or rec.as_of or today()
+    result = chosen.check_list(rec, day)
+    if rec.meta is not None:
+        result = attrs.evolve(result, meta=rec.meta)
+    return result
 
 
 _CHECKING = Words("checking this list", "检查本名单")
 
 
 def check_quota_record(index: int, record: Any, *, as_of: _dt.date | None,
-                       policy: Policy) -> QuotaResult | QuotaError:
-    """One list of a batch: its result, or its error entry; never raises."""
+                       policy: Policy, lenient: bool = False) -> QuotaResult | QuotaError:
+    """One list of a batch: its result, or its error entry (with the list's ``meta``); never raises."""
     code, clause = policy.quota_outcome()
     try:
-        return check_quota(record, as_of=as_of, policy=policy)
+        return check_quota(record, as_of=as_of, policy=policy, lenient=lenient)
     except InputError as exc:
-        return QuotaError(index, exc.record_id or _unit_of(record), exc, code, clause)
+        return QuotaError(index, exc.record_id or _unit_of(record), exc, code, clause,
+                          _meta_of(record, RecommendationList, lenient))
     except Exception as exc:  # a fault of one list never stops the others
         unit = _unit_of(record)
-        return QuotaError(index, unit, InternalError(exc, doing=_CHECKING, record_id=unit), code, clause)
+        return QuotaError(index, unit, InternalError(exc, doing=_CHECKING, record_id=unit), code, clause,
+                          _meta_of(record, RecommendationList, lenient))
 
 
 def _unit_of(record: Any) -> str | None:
@@ -137,7 +174,7 @@ def _unit_of(record: Any) -> str | None:
 
 def city_report(lists: Iterable[RecommendationList | Mapping[str, Any]], *,
                 as_of: _dt.date | str | None = None, policy: Policy | None = None,
-                ruleset: Rulesets = None) -> CityReport:
+                ruleset: Rulesets = None, lenient: bool = False) -> CityReport:
     """Check every unit's list, in input order; a bad list becomes a :class:`QuotaError` entry.
 
     ``lists`` is an iterable of lists (a city submission: a JSON array of exchange-format lists).
@@ -147,6 +184,6 @@ def city_report(lists: Iterable[RecommendationList | Mapping[str, Any]], *,
             "an array of recommendation lists (one per unit)", "推荐名单数组（每个单位一份）"))])
     chosen = policy_of(policy, ruleset)
     day = parse_as_of(as_of)
-    results = tuple(check_quota_record(index, record, as_of=day, policy=chosen)
+    results = tuple(check_quota_record(index, record, as_of=day, policy=chosen, lenient=lenient)
                     for index, record in enumerate(lists))
     return CityReport(results=results, quota=chosen.param("quota_share"), policy=chosen)

@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import BatchError, check_quota_record, evaluate_record
+from .api import BatchError
+from .batch import evaluate_entry, quota_entry
 from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
-from .decision import CityReport, Decision, QuotaError, QuotaResult
+from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
-from .io import FORMATS, Unparsable, UsageError, Writer, error_entry, open_output, open_records, progress
+from .io import FORMATS, UsageError, Writer, open_output, open_records, progress
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
@@ -69,13 +70,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             to_stdout = args.output in (None, "-") and not args.split and args.format != "xlsx"
             screen = sys.stdout if to_stdout else sys.stderr  # no bar over answers on the same terminal
             for index, (line, record) in enumerate(progress(items, total, screen, not args.no_progress)):
-                answer = _evaluate_one(index, line, record, as_of, policy)
+                answer, entry = evaluate_entry(index, line, record, as_of=as_of, policy=policy,
+                                               lenient=args.lenient)
                 if isinstance(answer, BatchError):
                     errors += 1
-                    entry = error_entry(answer.id, answer.error, line)
                     writer.write(answer, entry, True, _where(index, line, args.lang), record=record)
                 else:
-                    entry = answer.to_dict()
                     writer.write(answer, entry, False, record=record)
                 summary.add(entry, group_value(record, args.group_by))
             writer.finish()
@@ -126,15 +126,6 @@ def _group_by_option(column: str | None, roster: Any) -> None:
                          f"{', '.join(roster.headers)}")
 
 
-def _evaluate_one(index: int, line: int | None, record: Any, as_of: _dt.date | None,
-                  policy: Policy) -> Decision | BatchError:
-    if isinstance(record, Unparsable):
-        return BatchError(index, record.id, record.error())
-    answer = evaluate_record(index, record, as_of=as_of, policy=policy)
-    settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
-    return settle(answer, index) if settle else answer
-
-
 def _where(index: int, line: int | None, lang: str) -> str:
     """Where a record was in the input: its line (JSON Lines) or its place (array)."""
     if line is not None:
@@ -179,7 +170,7 @@ def _load(paths: list[str]) -> Policy:
 def _cmd_quota(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
     policy = _policy_option(args.ruleset)
-    code, clause = _quota_outcome(policy)
+    _quota_outcome(policy)
     results: list[QuotaResult | QuotaError] = []
     errors = 0
     _output_options(args)
@@ -191,21 +182,9 @@ def _cmd_quota(args: argparse.Namespace) -> int:
             if streaming:
                 writer.start()
             for index, (line, record) in enumerate(progress(items, total, out, not args.no_progress)):
-                answer: QuotaResult | QuotaError
-                if isinstance(record, Unparsable):
-                    answer = QuotaError(index, None, record.error(), code, clause)
-                else:  # bad input or a fault becomes this list's entry; the rest go on
-                    answer = check_quota_record(index, record, as_of=as_of, policy=policy)
-                    settle = getattr(record, "settle", None)  # a roster's list: problems at their cells
-                    if settle:
-                        answer = settle(answer, index)
-                if isinstance(answer, QuotaError):
-                    errors += 1
-                    entry = answer.to_dict()
-                    if line is not None:
-                        entry["error"]["line"] = line
-                else:
-                    entry = answer.to_dict()
+                answer, entry = quota_entry(index, line, record, as_of=as_of, policy=policy,
+                                            lenient=args.lenient)
+                errors += isinstance(answer, QuotaError)
                 if streaming:
                     writer.write(answer, entry, isinstance(answer, QuotaError))
                 else:
@@ -332,6 +311,50 @@ def _print_problems(exc: RulesetError) -> None:
           file=sys.stderr)
 
 
+# --------------------------------------------------------------------------- schema
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from . import schema
+    policy = _policy_option(args.ruleset)
+    with open_output(args.output) as out:
+        if args.name is None:
+            width = max(map(len, schema.NAMES))
+            for name, (_, title) in schema.NAMES.items():
+                out.write(f"{name:<{width}}  {title}\n")
+            out.write(f"{'openapi':<{width}}  The HTTP service's OpenAPI 3.1 document (`{PROG} serve`)\n")
+        elif args.name == "openapi":
+            out.write(schema.dumps(schema.openapi(policy)))
+        else:
+            out.write(schema.dumps(schema.schema(args.name, policy)))
+    return 0
+
+
+# --------------------------------------------------------------------------- serve
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from . import server
+    except ImportError as exc:
+        raise UsageError(f"serve needs the [serve] extra ({exc.name} is not installed): "
+                         f"pip install 'taian-titles[serve]'") from None
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.max_body_bytes < 1:
+        raise UsageError("--max-body-bytes must be at least 1")
+    _policy_option(args.ruleset)  # a ruleset that does not load stops here, with exit status 2
+    # uvicorn starts each worker process afresh: the options travel in the environment.
+    os.environ[server.CONFIG_ENV] = json.dumps({
+        "rulesets": [str(Path(p).resolve()) for p in args.ruleset or ()],
+        "max_body_bytes": args.max_body_bytes})
+    uvicorn.run("taian_titles.server:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=not args.no_access_log,
+                http="taian_titles.server:HttpProtocol", ws="none",
+                timeout_graceful_shutdown=30)
+    return 0
+
+
 # --------------------------------------------------------------------------- the parser
 
 class _Parser(argparse.ArgumentParser):
@@ -363,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the shipped policy)")
         p.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output (UTF-8)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
+        p.add_argument("--lenient", action="store_true",
+                       help="keep unknown top-level fields of a record in its meta instead of refusing "
+                            "the record (a field that looks like a misspelt one is still refused)")
 
     p_eval = sub.add_parser("evaluate", help="evaluate applicants under every clause of the policy",
                             description="Evaluate applicants; write decisions as JSON or as letters.")
@@ -391,6 +417,35 @@ def build_parser() -> argparse.ArgumentParser:
                        help="applicants (default) or recommendation lists (the quota check)")
     p_tpl.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the headers (default: zh)")
     p_tpl.set_defaults(func=_cmd_template)
+
+    from .schema import NAMES
+    p_schema = sub.add_parser("schema", help="print a JSON Schema of the exchange format (draft 2020-12)",
+                              description="Print one JSON Schema of the exchange format, generated from the "
+                                          "model and the policy's codes; without NAME, list them.")
+    p_schema.add_argument("name", metavar="NAME", nargs="?", choices=[*NAMES, "openapi"],
+                          help=f"one of: {', '.join(NAMES)}, openapi")
+    p_schema.add_argument("--ruleset", metavar="PATH", action="append",
+                          help="the policy whose codes the schema lists (default: the shipped one)")
+    p_schema.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    p_schema.set_defaults(func=_cmd_schema)
+
+    p_serve = sub.add_parser(
+        "serve", help="answer evaluate and quota over HTTP (POST /evaluate, POST /quota)",
+        description="An HTTP service with the command's evaluate and quota (JSON in, JSON out; JSON Lines "
+                    "streamed), health and readiness checks and an OpenAPI document at /openapi.json.  No "
+                    "authentication of its own: records carry personal data, so run it behind the "
+                    "bureau's gateway.  Needs the [serve] extra.")
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p_serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p_serve.add_argument("--workers", type=int, default=1,
+                         help="worker processes (default: 1); each evaluates one record at a time")
+    p_serve.add_argument("--ruleset", metavar="PATH", action="append",
+                         help="a ruleset file; repeat it for a policy of several documents (default: the shipped policy)")
+    p_serve.add_argument("--max-body-bytes", type=int, default=16 * 1024 * 1024, metavar="N",
+                         help="largest request body accepted, answered 413 beyond it (default: 16 MiB)")
+    p_serve.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info")
+    p_serve.add_argument("--no-access-log", action="store_true", help="no line per request on standard output")
+    p_serve.set_defaults(func=_cmd_serve)
 
     p_rs = sub.add_parser("ruleset", help="show, check or test a ruleset file")
     rs_sub = p_rs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)

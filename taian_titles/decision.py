@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import attrs
 
 from .engine import Firing
+from .exchange import EXCHANGE_VERSION
 from .facts import percent_text, required_digital
 from .model import Level, SkillLevel
 from .ruleset import Param, Rule, template_parts
@@ -103,6 +104,7 @@ class Decision:
     rulesets: tuple[Mapping[str, str], ...] = ()
     name: str | None = None
     policy: Any = attrs.field(default=None, eq=False, repr=False)
+    meta: Mapping[str, Any] | None = None  # the applicant's own fields, returned unchanged
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -124,6 +126,8 @@ class Decision:
             "highest_recognized_title": self.highest_recognized_title.code
             if self.highest_recognized_title else None,
             "notes": [n.to_dict() for n in self.notes],
+            **({"meta": dict(self.meta)} if self.meta is not None else {}),
+            "exchange_version": EXCHANGE_VERSION,
         }
 
 
@@ -173,6 +177,7 @@ class QuotaResult:
     rules: tuple[str, ...]
     rulesets: tuple[Mapping[str, str], ...] = ()
     policy: Any = attrs.field(default=None, eq=False, repr=False)
+    meta: Mapping[str, Any] | None = None  # the list's own fields, returned unchanged
 
     @property
     def share(self) -> Fraction | None:
@@ -195,6 +200,8 @@ class QuotaResult:
             "quota": percent_text(self.quota, trim=True), "required_digital": self.required_digital,
             "rules": list(self.rules), "ruleset": dict(self.ruleset),
             "rulesets": [dict(r) for r in self.rulesets], "as_of": self.as_of.isoformat(),
+            **({"meta": dict(self.meta)} if self.meta is not None else {}),
+            "exchange_version": EXCHANGE_VERSION,
         }
 
 
@@ -207,9 +214,12 @@ class QuotaError:
     error: Any  # an InputError
     code: str = "digital_share_quota"
     clause: str = ""
+    meta: Mapping[str, Any] | None = None  # the list's own fields, returned unchanged
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "clause": self.clause, "unit": self.unit, "error": self.error.to_dict()}
+        return {"code": self.code, "clause": self.clause, "unit": self.unit, "error": self.error.to_dict(),
+                **({"meta": dict(self.meta)} if self.meta is not None else {}),
+                "exchange_version": EXCHANGE_VERSION}
 
 
 @attrs.frozen

@@ -46,6 +46,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                    "申请人表（{sheet}）中没有编号为 {value} 的申请人，本行{what}未使用"),
     "conflicting_value": ("{value} differs from {other} given above for {record}; one {record} has one {what}",
                           "{value} 与上文为{record}填写的 {other} 不一致；同一{record}只能有一个{what}"),
+    # Of an HTTP request as a whole (taian-titles serve): answered with status 400, 413 or 415.
+    "unusable_input": ("the input cannot be used: {reason}", "输入无法使用：{reason}"),
+    "request_too_large": ("the request body is larger than the limit of {limit} bytes",
+                          "请求内容超过 {limit} 字节的上限"),
+    "unsupported_media_type": ("Content-Type {got} is not accepted", "不接受 Content-Type {got}"),
     "internal_error": ("internal error while {doing} ({detail}); please report it",
                        "{doing}时发生程序内部错误（{detail}），不是材料的问题；请向系统维护方报告"),
 }

@@ -7,12 +7,19 @@ and messages are the table :data:`taian_titles.errors.MESSAGES`).  All problems 
 :class:`InputError`.
 
 Unknown fields are bad input too (a misspelt ``certificate`` key would otherwise silently
-drop every certificate); the message lists the allowed fields.
+drop every certificate); the message lists the allowed fields.  A caller that asks for leniency
+(``lenient=True``) has unknown top-level fields kept in the record's ``meta``, except those that
+look like a misspelt field of the format (``certificate``, ``workPeriods``), which stay bad input.
+
+An applicant or a list may carry ``meta``, an object of the caller's own fields, that comes back
+unchanged in its result or error entry; and ``exchange_version``, the version of this format the
+caller writes (:data:`EXCHANGE_VERSIONS`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import functools
 import re
 import types
@@ -28,7 +35,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from .errors import BadType, BadValue, InputError, Problem, Words, json_type, problem
 from .model import (
@@ -55,7 +62,17 @@ __all__ = [
     "recommendation_list_to_dict",
     "parse_date",
     "parse_as_of",
+    "record_meta",
+    "EXCHANGE_VERSION",
+    "EXCHANGE_VERSIONS",
 ]
+
+#: The version of the exchange format this library writes (every result's ``exchange_version``).
+#: 1.0 is the shared contract; 1.1 adds ``meta``, ``exchange_version``, problem codes with both
+#: messages and ``allowed``, and errors of kind ``internal``.
+EXCHANGE_VERSION = "1.1"
+#: The versions a record may name in its optional ``exchange_version``: it reads both alike.
+EXCHANGE_VERSIONS = ("1.0", "1.1")
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # What a field expects, as the messages name it.
@@ -118,6 +135,15 @@ def _strict_bool(value: Any, _type: Any = bool) -> bool:
     if not isinstance(value, bool):
         raise BadType(_A_BOOLEAN, value)
     return value
+
+
+def _meta(value: Any, _type: Any = None) -> dict[str, Any] | None:
+    """The caller's own fields: any JSON object, kept as given."""
+    if value is None:
+        return None
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise BadType(_AN_OBJECT, value)
+    return dict(value)
 
 
 def _is_optional(type_: Any) -> bool:
@@ -200,6 +226,10 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
                 overrides[field.name] = cattrs.override(struct_hook=_non_empty_str)
         if cls is Certificate:  # checked against the policy's programme directions later
             overrides["direction"] = cattrs.override(struct_hook=_non_empty_str)
+        if "meta" in attrs.fields_dict(cls):  # the caller's own fields: written back only when given
+            overrides["meta"] = cattrs.override(struct_hook=_meta)
+            conv.register_unstructure_hook(cls, make_dict_unstructure_fn(
+                cls, conv, meta=cattrs.override(omit_if_default=True)))
         generated = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
 
         def record_hook(value: Any, type_: Any, _generated: Callable[..., Any] = generated,
@@ -228,8 +258,11 @@ def _problem(exc: BaseException, path: str) -> Problem:
         return problem(path or "$", "missing_field")
     if isinstance(exc, ForbiddenExtraKeysError):
         extra = sorted(map(str, exc.extra_fields))
+        allowed = [f.name for f in attrs.fields(exc.cl)]
+        if exc.cl in (Applicant, RecommendationList):
+            allowed.append("exchange_version")
         return problem(path or "$", "unknown_field", fields=Words(", ".join(extra), "、".join(extra)),
-                       allowed=[f.name for f in attrs.fields(exc.cl)])
+                       allowed=allowed)
     raise exc  # not a problem of the input: a fault, reported as one
 
 
@@ -307,7 +340,53 @@ def _end_before_start(data: Mapping[str, Any]) -> list[Problem]:
 Check = Callable[[Mapping[str, Any]], list[Problem]]
 
 
-def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_checks: Iterable[Check] = ()) -> Any:
+def _is_near_miss(key: str, fields: list[str]) -> bool:
+    """An unknown field that looks like a misspelt field of the format (``certificate``,
+    ``workPeriods``, ``Titles``): refused even when the caller asks for leniency, since keeping
+    it aside would silently drop what it holds from the decision."""
+    def plain(name: str) -> str:
+        return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+    if plain(key) in {plain(f) for f in fields}:
+        return True
+    return bool(difflib.get_close_matches(key.lower(), fields, n=1, cutoff=0.8))
+
+
+def _top_level(data: Mapping[str, Any], cls: type, lenient: bool) -> tuple[Mapping[str, Any], list[Problem]]:
+    """The record without its ``exchange_version`` (checked) and, when lenient, with its unknown
+    top-level fields moved into ``meta`` (the record's own ``meta`` entries win)."""
+    problems: list[Problem] = []
+    if "exchange_version" in data:
+        version = data["exchange_version"]
+        if not isinstance(version, str):
+            problems.append(BadType(_A_STRING, version, allowed=EXCHANGE_VERSIONS).problem("exchange_version"))
+        elif version not in EXCHANGE_VERSIONS:
+            problems.append(problem("exchange_version", "unknown_value", value=repr(version),
+                                    allowed=EXCHANGE_VERSIONS))
+        data = {k: v for k, v in data.items() if k != "exchange_version"}
+    if lenient:
+        fields = [f.name for f in attrs.fields(cls)]
+        extra = {k: v for k, v in data.items() if k not in fields and not _is_near_miss(str(k), fields)}
+        if extra:
+            kept = {k: v for k, v in data.items() if k not in extra}
+            own = data.get("meta")
+            if own is None or isinstance(own, Mapping):
+                kept["meta"] = {**extra, **(own or {})}
+            data = kept
+    return data, problems
+
+
+def record_meta(data: Any, cls: type, lenient: bool = False) -> dict[str, Any] | None:
+    """The ``meta`` that travels back with a record's answer, error entries included: its own
+    ``meta`` when that is an object (with, when lenient, its unknown top-level fields), else None."""
+    if not isinstance(data, Mapping):
+        return None
+    data, _ = _top_level(data, cls, lenient)
+    meta = data.get("meta")
+    return dict(meta) if isinstance(meta, Mapping) else None
+
+
+def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_checks: Iterable[Check] = (),
+               lenient: bool = False) -> Any:
     """Structure ``data`` into ``cls``; every problem found is raised in one :class:`InputError`.
 
     ``cross_checks`` look at the whole record and always run.  ``model_checks`` repeat, on the
@@ -317,6 +396,8 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_c
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError([problem("$", "not_an_object", got=json_type(data))])
     problems: list[Problem] = []
+    if lenient or "exchange_version" in data:
+        data, problems = _top_level(data, cls, lenient)
     result = None
     try:
         result = _FAST.structure(data, cls)
@@ -346,9 +427,12 @@ def _record_id(data: Any) -> str | None:
     return None
 
 
-def applicant_from_dict(data: Any) -> Applicant:
-    """An exchange-format applicant dict to an :class:`Applicant`; raises :class:`InputError`."""
-    return _structure(data, Applicant, (_duplicate_numbers,), (_senior_training, _end_before_start))
+def applicant_from_dict(data: Any, *, lenient: bool = False) -> Applicant:
+    """An exchange-format applicant dict to an :class:`Applicant`; raises :class:`InputError`.
+
+    ``lenient``: unknown top-level fields are kept in ``meta`` instead of being bad input.
+    """
+    return _structure(data, Applicant, (_duplicate_numbers,), (_senior_training, _end_before_start), lenient)
 
 
 def applicant_to_dict(applicant: Applicant) -> dict[str, Any]:
@@ -356,9 +440,12 @@ def applicant_to_dict(applicant: Applicant) -> dict[str, Any]:
     return _CONVERTER.unstructure(applicant)
 
 
-def recommendation_list_from_dict(data: Any) -> RecommendationList:
-    """An exchange-format recommendation list to a :class:`RecommendationList`."""
-    result: RecommendationList = _structure(data, RecommendationList, (_empty_list,))
+def recommendation_list_from_dict(data: Any, *, lenient: bool = False) -> RecommendationList:
+    """An exchange-format recommendation list to a :class:`RecommendationList`.
+
+    ``lenient``: unknown top-level fields are kept in ``meta`` instead of being bad input.
+    """
+    result: RecommendationList = _structure(data, RecommendationList, (_empty_list,), lenient=lenient)
     return result
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from typing import Any
+from typing import Any, Self, cast
 
 import attrs
 
@@ -68,7 +68,7 @@ class Labelled(enum.Enum):
         return ranks[self]
 
     @classmethod
-    def parse(cls, text: Any) -> "Labelled":
+    def parse(cls, text: Any) -> Self:
         """Accept the code, the Chinese name or the English name (case-insensitive)."""
         if isinstance(text, cls):
             return text
@@ -78,7 +78,7 @@ class Labelled(enum.Enum):
         member = spellings.get(text) or spellings.get(text.strip().lower())
         if member is None:
             raise BadValue("unknown_value", value=repr(text), allowed=[(m.code, m.zh) for m in cls])
-        return member
+        return cast(Self, member)
 
     @classmethod
     def spellings(cls) -> dict[str, "Labelled"]:
@@ -286,6 +286,8 @@ class Applicant:
     skill_levels: tuple[SkillLevelRecord, ...] = ()
     titles: tuple[Title, ...] = ()
     achievements: tuple[Achievement, ...] = ()
+    #: The caller's own fields (an employee number, a county), returned unchanged in the result.
+    meta: dict[str, Any] | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -303,6 +305,8 @@ class RecommendationList:
     unit: str
     candidates: tuple[Candidate, ...]
     as_of: _dt.date | None = None
+    #: The caller's own fields, returned unchanged in the result.
+    meta: dict[str, Any] | None = attrs.field(default=None, eq=False)
 
 
 def labels() -> dict[str, tuple[str, str]]:

@@ -166,7 +166,7 @@ def test_bad_records_get_their_own_entries_and_exit_1(capsys):
         try:
             want = expected(record)
         except taian_titles.InputError as exc:
-            assert set(answer) == {"id", "error"}
+            assert set(answer) == {"id", "error", "exchange_version"}
             assert answer["id"] == record.get("id")
             assert answer["error"]["path"] == exc.path
             assert answer["error"]["line"] == number
@@ -184,7 +184,7 @@ def test_array_with_a_bad_record_keeps_the_others(capsys, tmp_path):
     assert status == 1
     assert answers[0] == expected(minimal(1)) and answers[3] == expected(minimal(2))
     assert answers[1]["id"] == "BAD" and answers[1]["error"]["path"].startswith("certificates[0]")
-    assert answers[2] == {"id": None, "error": answers[2]["error"]}
+    assert answers[2] == {"id": None, "error": answers[2]["error"], "exchange_version": "1.1"}
     assert answers[2]["error"]["path"] == "$"
 
 

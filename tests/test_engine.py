@@ -501,7 +501,7 @@ def test_a_batch_goes_on_after_bad_input_and_after_an_internal_failure(monkeypat
         "path": "certificates", "message": "certificates: expected an array, got a string",
         "message_zh": "certificates：应为数组，实际为字符串",
         "problems": [{"path": "certificates", "code": "wrong_type", "message": "expected an array, got a string",
-                      "message_zh": "应为数组，实际为字符串"}]}}
+                      "message_zh": "应为数组，实际为字符串"}]}, "exchange_version": "1.1"}
     assert results[2].id == "applicant-2" and results[2].error.kind == "internal"
     assert "simulated fault" in results[2].error.message
     assert results[3].id is None and results[3].error.path == "$"

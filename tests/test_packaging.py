@@ -19,6 +19,8 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
     assert "taian_titles/rulesets/tairenshefa-2025-5.toml" in names
     assert "taian_titles/rulesets/tairenshefa-2025-5.cases.toml" in names
     assert "taian_titles/strategies.py" in names
+    assert "taian_titles/py.typed" in names  # PEP 561: type checkers read the package's annotations
+    assert "taian_titles/schemas/applicant.schema.json" in names and "taian_titles/schemas/openapi.json" in names
     target = tmp_path / "site"
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                               "--target", str(target), str(wheel)], capture_output=True, text=True, timeout=600)
@@ -35,6 +37,9 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
         "from taian_titles.casebook import shipped_casebooks\n"
         "(book,) = shipped_casebooks()\n"
         f"assert book.is_relative_to({str(target)!r}) and book.name == 'tairenshefa-2025-5.cases.toml', book\n"
+        "import json, taian_titles.schema as S\n"
+        "shipped = pathlib.Path(taian_titles.__file__).parent / 'schemas' / 'decision.schema.json'\n"
+        "assert json.loads(shipped.read_text('utf-8')) == S.schema('decision')\n"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, timeout=120)

@@ -105,9 +105,10 @@ def _check_problem(p: Problem, record: Any, codes: set[str]) -> None:
         key = re.match(r"(\w+)\[", p.path)
         if key is not None:
             cls = RECORDS[key.group(1)]
-        else:
+            assert list(p.allowed) == [f.name for f in attrs.fields(cls)]
+        else:  # a record accepts its fields and the exchange version it names
             cls = tt.RecommendationList if "candidates" in record else tt.Applicant
-        assert list(p.allowed) == [f.name for f in attrs.fields(cls)]
+            assert list(p.allowed) == [f.name for f in attrs.fields(cls)] + ["exchange_version"]
         return
     expected = _expected_allowed(p.path, record)
     if expected is None:
