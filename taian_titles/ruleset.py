@@ -31,7 +31,9 @@ import datetime as _dt
 import functools
 import hashlib
 import importlib.resources
+import os
 import re
+import stat
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +43,7 @@ import attrs
 
 from .errors import RulesetError
 from .facts import COUNTS, INPUT_FACTS, PARAMETERS_READ
+from .limits import CHUNK_BYTES, RULESET_BYTES
 from .model import Level, SkillLevel
 
 __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal", "Ref", "Param",
@@ -211,11 +214,35 @@ def default_ruleset() -> Ruleset:
 
 
 def read_ruleset_file(path: str | Path) -> bytes:
+    """The bytes of a ruleset file: a regular file of at most ``RULESET_BYTES``.  Anything else
+    (a FIFO, a device, a directory) is refused without waiting on it: the file is opened
+    without blocking and looked at before anything is read."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise RulesetError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+            raise RulesetError(str(path), [f"cannot read the file: it is {what}; a ruleset is a regular "
+                                           f"TOML file"])
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(CHUNK_BYTES, RULESET_BYTES + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > RULESET_BYTES:
+                raise RulesetError(str(path), [f"the file is larger than {RULESET_BYTES:,} bytes, "
+                                               f"the most a ruleset may have"])
+    except OSError as exc:
+        raise RulesetError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    finally:
+        os.close(fd)
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
