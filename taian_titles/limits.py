@@ -75,7 +75,7 @@ RULES_PER_CONDITION = 256
 #: node, less the adapter's closing test and the end marker).
 TESTS_PER_CONDITION = 30
 #: Different tests that may follow one same test on a fact type (the core's 512-entry table).
-TESTS_AFTER_ONE_TEST = 512
+TESTS_AFTER_ONE_TEST = 512  # a 512th entry fills the table: at most 511
 
 LIMITS: tuple[Limit, ...] = (
     Limit("record_bytes", RECORD_BYTES, "bytes of one record (a JSON Lines line, an element of an "
