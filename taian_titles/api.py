@@ -16,6 +16,7 @@ from .decision import CityReport, Decision, QuotaError, QuotaResult
 from .errors import InputError, InternalError, Words, json_type, problem
 from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from_dict, record_meta
 from .exchange import EXCHANGE_VERSION
+from .limits import check_model
 from .model import Applicant, RecommendationList
 from .policy import Policy, policy_of
 from .ruleset import Ruleset
@@ -66,7 +67,9 @@ def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str 
     """
     chosen = policy_of(policy, ruleset)
     if not isinstance(applicant, Applicant):
-        applicant = applicant_from_dict(applicant, lenient=lenient)
+        applicant = applicant_from_dict(applicant, lenient=lenient)  # the limits are checked as it is read
+    else:
+        check_model(applicant)  # built in Python: the same limits before the engine sees it
     day = parse_as_of(as_of) or applicant.as_of or today()
     decision = chosen.evaluate(applicant, day)
     if applicant.meta is not None:
@@ -136,6 +139,8 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
     rec = recommendation_list
     if not isinstance(rec, RecommendationList):
         rec = recommendation_list_from_dict(rec, lenient=lenient)
+    else:
+        check_model(rec)
     if not rec.candidates:
         raise InputError([problem("candidates", "empty_list")],
                          record_id=rec.unit)

@@ -19,9 +19,15 @@ Exit status: 0 when every record was evaluated; 1 when some records had errors (
 own ``{"id", "error": {"kind", "code", "message", "message_zh", ...}}`` entry, ``kind`` ``input``
 with every problem or ``internal`` for a fault, and every other record is still written);
 2 when the input cannot be used at all (no such file, not JSON, a bad ``--as-of`` or ruleset,
-a bad command line), with a one-line message on standard error.  ``ruleset check`` exits 1
-when the ruleset has problems; ``ruleset test`` exits 1 when a case of a casebook fails and 2
-when a casebook cannot be read.  No traceback is ever printed.
+a bad command line); 3 when the answers could not be written (a full disk, an I/O error); 4
+when the reader of the answers went away (a closed pipe); 130 when interrupted (Ctrl-C), 143
+when terminated (SIGTERM).  Every status but 0 and 1 comes with a one-line message on standard
+error.  ``ruleset check`` exits 1 when the ruleset has problems; ``ruleset test`` exits 1 when a
+case of a casebook fails and 2 when a casebook cannot be read.  No traceback is ever printed.
+
+``-o FILE`` writes the answers whole or not at all: into a temporary file beside FILE, which
+replaces FILE only when every record has its entry (status 0 or 1); any other status leaves
+FILE as it was.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,7 +49,8 @@ from .casebook import CasebookError, load_casebook, report_text, run_casebooks, 
 from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
-from .io import FORMATS, UsageError, Writer, open_output, open_records, progress
+from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, open_output,
+                 open_records, progress)
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
@@ -367,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "one; see `ruleset show`): evaluate applicants, check recommendation lists, show "
                      "and check rulesets.",
                      epilog="Exit status: 0 all records fine; 1 some records had errors (all others "
-                     "written); 2 unusable input or command line.")
+                     "written); 2 unusable input or command line; 3 the answers could not be written "
+                     "(a full disk); 4 the reader of the answers went away (a closed pipe); 130 "
+                     "interrupted; 143 terminated.  With -o, a status above 1 leaves the file as it was.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -477,28 +487,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of the command.
+OK, SOME_FAILED, UNUSABLE, NOT_WRITTEN, CLOSED, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 4, 130, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that a partial output is removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status (0, 1 or 2) and never raises or prints a traceback."""
+    """Run the command; returns the exit status (see the module's docstring) and never raises or
+    prints a traceback."""
+    previous = None
+    with contextlib.suppress(ValueError, AttributeError):  # only the main thread sets handlers
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
+        _say(str(exc))
+        return UNUSABLE
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
-        with contextlib.suppress(OSError):
+        _say("interrupted")
+        return INTERRUPTED
+    except Terminated:
+        _say("terminated")
+        return TERMINATED
+    except OutputError as exc:
+        _say(str(exc))
+        return NOT_WRITTEN
+    except (OutputClosed, BrokenPipeError) as exc:
+        # The reader went away (`| head`): say so once, and keep Python from complaining at exit.
+        with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        _say(str(exc) if isinstance(exc, OutputClosed) else "standard output was closed by its reader")
+        return CLOSED
     except Exception as exc:  # a bug: one line that can be reported, not a traceback
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{PROG}: internal error: {type(exc).__name__}: {message}", file=sys.stderr)
-        return 2
+        _say(f"internal error: {type(exc).__name__}: {message}")
+        return UNUSABLE
+    finally:
+        if previous is not None:
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _say(message: str) -> None:
+    """One line on standard error; a message that cannot be written is dropped."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -272,12 +272,11 @@ def _compile_action(rule: Rule, params: Mapping[str, Mapping[str, Any]]) -> Conc
             return basis_of(bindings[alias])
     else:
         def basis(bindings: Mapping[str, Any]) -> list[str]:
-            out: list[str] = []
+            # every ref once, in order: a dict, so that a basis of n refs costs n, not n²
+            out: dict[str, None] = {}
             for alias in aliases:
-                for ref in basis_of(bindings[alias]):
-                    if ref not in out:
-                        out.append(ref)
-            return out
+                out.update(dict.fromkeys(basis_of(bindings[alias])))
+            return list(out)
 
     constants = {k: (_param(params, v) if isinstance(v, Param) else v.value)
                  for k, v in then.set if not isinstance(v, Ref)}

@@ -51,6 +51,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "request_too_large": ("the request body is larger than the limit of {limit} bytes",
                           "请求内容超过 {limit} 字节的上限"),
     "unsupported_media_type": ("Content-Type {got} is not accepted", "不接受 Content-Type {got}"),
+    "duplicate_key": ("the key {key} appears {count} times in one object; a key may appear once",
+                      "同一对象中键 {key} 出现了 {count} 次；每个键只能出现一次"),
+    "too_large": ("the record has {size} bytes; a record may have at most {limit}",
+                  "本条记录有 {size} 字节，超过单条记录 {limit} 字节的上限"),
+    "too_deep": ("arrays and objects are nested more than {limit} levels deep",
+                 "数组和对象的嵌套超过 {limit} 层"),
+    "too_long": ("{length} characters; at most {limit} are accepted", "长度为 {length} 个字符，超过 {limit} 个字符的上限"),
+    "lone_surrogate": ("character {position} is {char}, half of a UTF-16 pair (a lone surrogate), which "
+                       "is not a character", "第 {position} 个字符为 {char}（孤立的代理码位），不是有效的字符"),
+    "too_many_items": ("{count} items; at most {limit} are accepted", "共 {count} 项，超过 {limit} 项的上限"),
+    "date_out_of_range": ("{value} is outside the dates accepted, {first} to {last}",
+                          "{value} 超出可接受的日期范围（{first} 至 {last}）"),
     "internal_error": ("internal error while {doing} ({detail}); please report it",
                        "{doing}时发生程序内部错误（{detail}），不是材料的问题；请向系统维护方报告"),
 }

@@ -38,6 +38,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from .errors import BadType, BadValue, InputError, Problem, Words, json_type, problem
+from .limits import check_date, check_items, check_string
 from .model import (
     Achievement,
     Applicant,
@@ -84,10 +85,12 @@ _AN_OBJECT = Words("an object", "对象")
 
 
 def parse_date(value: Any) -> _dt.date:
-    """An ISO ``YYYY-MM-DD`` date; impossible dates (2025-02-30) are refused with the reason."""
+    """An ISO ``YYYY-MM-DD`` date; impossible dates (2025-02-30) are refused with the reason,
+    and dates outside the range of :mod:`taian_titles.limits` (1900-01-01 to 2199-12-31)."""
     if type(value) is str:  # the common case first
         return _iso_date(value)
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        check_date(value)
         return value
     if not isinstance(value, str):
         raise BadType(_A_DATE, value)
@@ -96,12 +99,21 @@ def parse_date(value: Any) -> _dt.date:
 
 @functools.lru_cache(maxsize=4096)  # the dates of a batch repeat; a date is immutable
 def _iso_date(text: str) -> _dt.date:
-    if not _DATE.match(text):
-        raise BadValue("not_a_date", value=repr(text))
+    if len(text) > 10 or not _DATE.match(text):
+        raise BadValue("not_a_date", value=shown(text))
     try:
-        return _dt.date.fromisoformat(text)
+        day = _dt.date.fromisoformat(text)
     except ValueError as exc:
         raise BadValue("impossible_date", value=repr(text), reason=str(exc)) from None
+    check_date(day)
+    return day
+
+
+def shown(text: str, chars: int = 40) -> str:
+    """``repr(text)`` as a message quotes it: a long text is cut, saying how long it was."""
+    if len(text) <= chars:
+        return repr(text)
+    return f"{text[:chars]!r}… ({len(text):,} characters)"
 
 
 def _date_hook(value: Any, _type: Any) -> _dt.date:
@@ -121,6 +133,7 @@ def parse_as_of(value: Any) -> _dt.date | None:
 def _strict_str(value: Any, _type: Any = str) -> str:
     if not isinstance(value, str):
         raise BadType(_A_STRING, value)
+    check_string(value)  # within what the engine compares exactly, and Unicode text
     return value
 
 
@@ -155,6 +168,9 @@ def _is_optional(type_: Any) -> bool:
 
 _RECORDS = (Certificate, WorkPeriod, SkillLevelRecord, Title, Achievement, Applicant, Candidate,
             RecommendationList)
+# The lists of the exchange format, by the type of their items (each has its limit).
+_LISTS = {Certificate: "certificates", WorkPeriod: "work_periods", SkillLevelRecord: "skill_levels",
+          Title: "titles", Achievement: "achievements", Candidate: "candidates"}
 # Fields that must be non-empty strings (identity fields).
 _NON_EMPTY = {(Applicant, "id"), (Certificate, "number"), (Certificate, "programme"), (Candidate, "id"),
               (RecommendationList, "unit"), (Achievement, "description")}
@@ -173,6 +189,8 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
 
         def hook(value: Any, _type: Any) -> Labelled:
             member = spelling(value) if type(value) is str else None
+            if member is None and isinstance(value, str):
+                check_string(value)
             # Labelled.parse raises a bad value's problem, with the allowed values.
             return member if member is not None else type_.parse(value)
         return hook
@@ -193,15 +211,18 @@ def _make_converter(detailed: bool = True) -> cattrs.Converter:
     def sequence_hook(type_: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
         (element,) = {a for a in typing.get_args(type_) if a is not Ellipsis}
         structure = conv.get_structure_hook(element)
+        name = _LISTS.get(element, "")
 
         def fast(value: Any, _type: Any) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
                 raise BadType(_AN_ARRAY, value)
+            check_items(name, len(value))
             return tuple([structure(item, element) for item in value])
 
         def detailed_hook(value: Any, _type: Any) -> tuple[Any, ...]:
             if not isinstance(value, (list, tuple)):
                 raise BadType(_AN_ARRAY, value)
+            check_items(name, len(value))  # not one item more is looked at
             out, errors = [], []
             for index, item in enumerate(value):
                 try:
@@ -257,7 +278,7 @@ def _problem(exc: BaseException, path: str) -> Problem:
     if isinstance(exc, KeyError):
         return problem(path or "$", "missing_field")
     if isinstance(exc, ForbiddenExtraKeysError):
-        extra = sorted(map(str, exc.extra_fields))
+        extra = sorted(str(name) if len(str(name)) <= 40 else shown(str(name)) for name in exc.extra_fields)
         allowed = [f.name for f in attrs.fields(exc.cl)]
         if exc.cl in (Applicant, RecommendationList):
             allowed.append("exchange_version")

@@ -31,7 +31,9 @@ import datetime as _dt
 import functools
 import hashlib
 import importlib.resources
+import os
 import re
+import stat
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +43,8 @@ import attrs
 
 from .errors import RulesetError
 from .facts import COUNTS, INPUT_FACTS, PARAMETERS_READ
+from .limits import (CHUNK_BYTES, FIRST_DATE, LAST_DATE, RULES, RULES_PER_CONDITION, RULESET_BYTES,
+                     TESTS_AFTER_ONE_TEST, TESTS_PER_CONDITION)
 from .model import Level, SkillLevel
 
 __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal", "Ref", "Param",
@@ -211,11 +215,35 @@ def default_ruleset() -> Ruleset:
 
 
 def read_ruleset_file(path: str | Path) -> bytes:
+    """The bytes of a ruleset file: a regular file of at most ``RULESET_BYTES``.  Anything else
+    (a FIFO, a device, a directory) is refused without waiting on it: the file is opened
+    without blocking and looked at before anything is read."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise RulesetError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+            raise RulesetError(str(path), [f"cannot read the file: it is {what}; a ruleset is a regular "
+                                           f"TOML file"])
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(CHUNK_BYTES, RULESET_BYTES + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > RULESET_BYTES:
+                raise RulesetError(str(path), [f"the file is larger than {RULESET_BYTES:,} bytes, "
+                                               f"the most a ruleset may have"])
+    except OSError as exc:
+        raise RulesetError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    finally:
+        os.close(fd)
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
@@ -250,9 +278,11 @@ def parse_document(raw: bytes, source: str = "<ruleset>") -> Ruleset:
     if "issued_on" not in meta and "issued" not in meta:
         problems.append("[ruleset]: missing issued_on (the day the document was issued), or issued "
                         "(the year, when the day is not known)")
-    for key in ("issued_on", "in_force_from", "source_published_on"):
-        if key in meta and (not isinstance(meta[key], _dt.date) or isinstance(meta[key], _dt.datetime)):
-            problems.append(f"[ruleset]: {key} = {meta[key]!r} is not a date (write 2025-04-30 without quotes)")
+    for key in ("issued_on", "in_force_from", "source_published_on"):  # the document's dates are days
+        if key in meta and not isinstance(meta[key], (_dt.date, _dt.time)):  # a time: reported below
+            problems.append(f"[ruleset]: {key} = {_toml_value(meta[key])} is not a date (write 2025-04-30, "
+                            f"without quotes or a time of day)")
+    problems.extend(_times_of_day(data, ""))
     doc_id = str(meta.get("id", ""))
     clauses = _clauses(data.get("clauses"), problems)
     parameters = _parameters(data.get("parameters"), clauses, problems)
@@ -274,6 +304,33 @@ def parse_document(raw: bytes, source: str = "<ruleset>") -> Ruleset:
     return Ruleset(id=doc_id, version=str(meta["version"]), digest=digest, source=source,
                    metadata=meta, clauses=clauses, parameters=parameters, outcomes=outcomes,
                    rules=tuple(rules), counts=counts, labels=labels, words=words)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return repr(value)
+
+
+def _times_of_day(value: Any, where: str) -> list[str]:
+    """Every TOML date-time or time of day in the document: the policy's dates are days, and a
+    time would silently shift one (2025-04-30T08:00 is not 2025-04-30)."""
+    if isinstance(value, (_dt.datetime, _dt.time)):
+        return [f"{where or 'the file'}: {value.isoformat()} has a time of day; the policy's dates are "
+                f"days (write 2025-04-30)"]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _times_of_day(item, _entry(where, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in _times_of_day(item, f"{where}[{index}]")]
+    return []
+
+
+def _entry(where: str, key: str) -> str:
+    if not where:
+        return f"[{key}]"
+    if where.startswith("[") and where.endswith("]") and "." not in where[1:-1] and where.count("[") == 1:
+        return f"[{where[1:-1]}.{key}]"
+    return f"{where}.{key}"
 
 
 def _clauses(table: Any, problems: list[str]) -> dict[str, dict[str, str]]:
@@ -304,7 +361,8 @@ def _parameters(table: Any, clauses: Mapping[str, Any], problems: list[str]) -> 
         try:
             value = _typed(value, kind)
         except ValueError as exc:
-            problems.append(f"{where}: {exc}")
+            if not isinstance(value, (_dt.datetime, _dt.time)):  # a time of day is reported once, below
+                problems.append(f"{where}: {exc}")
             continue
         out[name] = {**entry, "value": value}
     return out
@@ -321,12 +379,20 @@ def _typed(value: Any, kind: str) -> Any:
         return parse_share(value)
     if kind == "date":
         if not isinstance(value, _dt.date) or isinstance(value, _dt.datetime):
-            raise ValueError(f"{value!r} is not a TOML date (write 2025-04-30 without quotes)")
+            raise ValueError(f"{_toml_value(value)} is not a TOML date (write 2025-04-30, without quotes "
+                             f"or a time of day)")
+        if not FIRST_DATE <= value <= LAST_DATE:
+            raise ValueError(f"{value.isoformat()} is outside the dates a policy may use, "
+                             f"{FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}")
         return value
     if kind == "years":
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{value!r} is not a whole number of years (1 or more)")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100:
+            raise ValueError(f"{value!r} is not a whole number of years (1 to 100)")
         return value
+    if kind == "text" and not isinstance(value, str):
+        raise ValueError(f"{_toml_value(value)} is not a text (write it in quotes)")
+    if kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ValueError(f"{_toml_value(value)} is not a number")
     if kind == "list":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{value!r} is not a list of strings")
@@ -844,11 +910,211 @@ def check_documents(documents: Sequence[Ruleset]) -> None:
                     problems[d.source].append(f"[parameters.{name}]: Python reads it as type {kind!r}, "
                                               f"but it is declared {d.parameters[name].get('type')!r}")
     del params
+    for source, problem in _cycles(rules, source_of):
+        problems[source].append(problem)
+    if not any(problems.values()):  # what the engine can hold, once the rules make sense
+        for problem in engine_limits(rules):
+            problems[documents[0].source].append(problem)
     bad = [(source, found) for source, found in problems.items() if found]
     if bad:
         if len(bad) == 1:
             raise RulesetError(bad[0][0], bad[0][1])
         raise RulesetError(bad[0][0], bad[0][1] + [f"{s}: {p}" for s, found in bad[1:] for p in found])
+
+
+#: The field that tells conclusions of one kind apart (``outcome where code == '...'``).
+_KEY_FIELD = {"outcome": "code", "not_met": "code", "note": "code", "quota": "code", "finding": "code",
+              "addendum": "code", "highest_title": "level"}
+
+
+def _cycles(rules: Sequence[Rule], source_of: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Rules that conclude, directly or through other rules, a fact one of their own positive
+    conditions matches: each firing would make the next, without end (the engine stops only when
+    a session holds 65,535 facts).  Conclusions of a kind that carries a code are told apart by
+    it when a condition names the code (``outcome where code == 'x'``)."""
+    made: list[tuple[str, Any]] = []
+    wants: list[list[tuple[str, Any]]] = []
+    for r in rules:
+        kind = r.then.kind
+        made.append((r.then.target, None) if kind == "derive" else (kind, r.then.target))
+        patterns = []
+        for cond in r.when:
+            if cond.negated:
+                continue
+            key = None
+            field = _KEY_FIELD.get(cond.fact)
+            for test in cond.tests:
+                if test.field == field and test.op == "==" and isinstance(test.operand, Literal):
+                    key = test.operand.value
+            patterns.append((cond.fact, key))
+        wants.append(patterns)
+    by_fact: dict[str, list[int]] = {}
+    for n, patterns in enumerate(wants):
+        for fact, _ in patterns:
+            by_fact.setdefault(fact, []).append(n)
+    after = [sorted({m for m in by_fact.get(made[n][0], ()) for fact, key in wants[m]
+                     if fact == made[n][0] and (key is None or made[n][1] is None or key == made[n][1])})
+             for n in range(len(rules))]
+    found, seen = [], set()
+    for component in _strongly_connected(after):
+        if len(component) == 1 and component[0] not in after[component[0]]:
+            continue
+        cycle = _a_cycle(component, after)
+        names = " → ".join(repr(rules[n].id) for n in cycle + cycle[:1])
+        facts = " → ".join(made[n][0] if made[n][1] is None else f"{made[n][0]} {made[n][1]}" for n in cycle)
+        key = frozenset(component)
+        if key in seen:
+            continue
+        seen.add(key)
+        first = rules[cycle[0]]
+        found.append((source_of[first.document],
+                      f"rule {first.id!r}: rules {names} conclude facts that make one another fire "
+                      f"({facts}), without end; a rule may not conclude, directly or through other "
+                      f"rules, what its own conditions match"))
+    return found
+
+
+def _strongly_connected(after: list[list[int]]) -> list[list[int]]:
+    """Tarjan's strongly connected components of the graph ``n → after[n]``, without recursion."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    out: list[list[int]] = []
+    counter = 0
+    for root in range(len(after)):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            if i < len(after[node]):
+                work.append((node, i + 1))
+                nxt = after[node][i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                out.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return out
+
+
+def _a_cycle(component: list[int], after: list[list[int]]) -> list[int]:
+    """One cycle through the first rule of a strongly connected component."""
+    members, start = set(component), component[0]
+    previous: dict[int, int] = {}
+    queue = [start]
+    for node in queue:
+        for nxt in after[node]:
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(previous[path[-1]])
+                return path[::-1]
+            if nxt in members and nxt not in previous:
+                previous[nxt] = node
+                queue.append(nxt)
+    return [start]  # pragma: no cover - a component always has a cycle through each member
+
+
+def engine_limits(rules: Sequence[Rule]) -> list[str]:
+    """What of the policy the rule engine's C core cannot hold, each with the rules at fault.
+
+    The core has fixed-size tables (durable-rules 2.0.28): 4,096 rules in all (the engine adapter
+    adds two), at most 256 rules behind one condition (error 108), 511 different tests after one
+    same test (a 512th makes it loop for ever when it compiles the rules), 32 expressions per
+    join (error 113).  This mirrors how the adapter compiles a condition (``engine.py``,
+    ``_condition_body``): the fact's type, then its tests against values and parameters in the
+    order written, then ``in`` lists; the tests against another fact's fields go to the join.  A
+    rule with a ``no`` condition also tests its stage's marker.  A test compares the model with
+    the compiled rules.
+    """
+    problems: list[str] = []
+    if len(rules) > RULES:
+        problems.append(f"the policy has {len(rules):,} rules; the rule engine holds at most {RULES:,}")
+    users: dict[tuple[Any, ...], list[str]] = {}  # an alpha path -> the rules behind it
+    children: dict[tuple[Any, ...], set[Any]] = {}  # an alpha path -> the different tests after it
+    for r in rules:
+        paths = []
+        if any(c.negated for c in r.when):
+            paths.append(("stage__", ("name", "==", r.stage)))
+        for cond in r.when:
+            values, lists, others = [], [], 0
+            for test in cond.tests:
+                operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                if any(isinstance(op, Ref) for op in operands):
+                    others += 1
+                elif test.op == "not in" and isinstance(test.operand, tuple):  # one inequality each
+                    values.extend((test.field, "!=", _operand_key(op)) for op in test.operand)
+                elif test.op == "in" and isinstance(test.operand, tuple) and len(test.operand) == 1:
+                    values.append((test.field, "==", _operand_key(test.operand[0])))
+                elif test.op == "in":
+                    lists.append((test.field, "in", _operand_key(test.operand)))
+                else:
+                    values.append((test.field, test.op, _operand_key(test.operand)))
+            if others + 1 > TESTS_PER_CONDITION:
+                problems.append(f"rule {r.id!r}: {cond.source!r} compares with other facts' fields "
+                                f"{others} times; the rule engine allows at most {TESTS_PER_CONDITION - 1} "
+                                f"such tests in one condition: split it")
+            paths.append((cond.fact, *values, *lists))
+        for path in paths:
+            users.setdefault(path, []).append(r.id)
+            for depth in range(len(path)):
+                children.setdefault(path[:depth], set()).add(path[depth])
+    for path, rule_ids in users.items():
+        if len(rule_ids) > RULES_PER_CONDITION:
+            shown = ", ".join(repr(i) for i in dict.fromkeys(rule_ids[:5]))
+            problems.append(f"{len(rule_ids):,} conditions of rules ({shown}, …) test {_path_text(path)}; the "
+                            f"rule engine allows at most {RULES_PER_CONDITION} behind one same condition: "
+                            f"derive a second fact from it for some of them, or add a test")
+    for path, after in children.items():
+        if len(after) >= TESTS_AFTER_ONE_TEST:
+            what = "fact types" if not path else f"different tests after {_path_text(path)}"
+            problems.append(f"the rules have {len(after):,} {what}; the rule engine allows at most "
+                            f"{TESTS_AFTER_ONE_TEST - 1}")
+    return problems
+
+
+def _operand_key(operand: Any) -> Any:
+    if isinstance(operand, tuple):
+        return tuple(_operand_key(op) for op in operand)
+    if isinstance(operand, Literal):
+        return ("value", type(operand.value).__name__, operand.value)
+    return operand
+
+
+def _path_text(path: tuple[Any, ...]) -> str:
+    if not path[1:]:
+        return repr(path[0])
+    tests = " and ".join(f"{field} {op} {_show_operand(value)}" for field, op, value in path[1:])
+    return repr(f"{path[0]} where {tests}")
+
+
+def _show_operand(key: Any) -> str:
+    if isinstance(key, tuple) and key and key[0] == "value":
+        return repr(key[2]) if isinstance(key[2], str) else str(key[2]).lower()
+    if isinstance(key, Param):
+        return f"${key.name}" + (f".{key.attr}" if key.attr else "")
+    if isinstance(key, tuple):
+        return "[" + ", ".join(_show_operand(k) for k in key) + "]"
+    return str(key)
 
 
 def _check_ref(op: Operand, aliases: Mapping[str, str], fields: Mapping[str, set[str]], where: str,

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from .api import BatchError
-from .decision import Decision, Explanation, NotMet, Note, Outcome, QuotaError, QuotaFinding, QuotaResult
+from .decision import Decision, NotMet, Note, Outcome, QuotaError, QuotaFinding, QuotaResult
 from .errors import MESSAGES
 from .exchange import _NON_EMPTY, EXCHANGE_VERSION, EXCHANGE_VERSIONS
 from .model import Applicant, Candidate, Certificate, Labelled, RecommendationList
