@@ -475,7 +475,7 @@ class Reference:
             "meets_quota": meets, "add_digital_needed": add, "swap_needed": swap, "findings": findings,
             "explanation": {"zh": zh, "en": en}, "quota": _percent(quota, whole=True),
             "required_digital": required, "rules": [rule], "ruleset": dict(self.ref),
-            "rulesets": [dict(self.ref)], "as_of": iso,
+            "rulesets": [dict(self.ref)], "as_of": iso, "exchange_version": EXCHANGE_VERSION,
         }
 
     # ------------------------------------------------------------------ results

@@ -396,17 +396,17 @@ def test_every_item_left_out_is_named_in_a_note(applicant: Applicant) -> None:
             assert ("certificate_revoked", ref) in noted
         if not c.is_programme:
             assert ("certificate_other_programme", ref) in noted
-    for i, w in enumerate(applicant.work_periods):
-        if w.start > applicant.as_of:
+    for i, w in enumerate(applicant.work_periods):  # decision 6: the evaluation day is not worked
+        if w.start >= applicant.as_of:
             assert ("work_period_after_as_of", f"work_period:{i}") in noted
-        elif w.end is not None and w.end > applicant.as_of:
+        elif w.end is not None and w.end >= applicant.as_of:
             assert ("work_period_partly_after_as_of", f"work_period:{i}") in noted
 
 
 @given(ts.applicants(near_in_force=True), st.integers(-5, 5))
 def test_nothing_applies_before_the_measure_is_in_force(applicant: Applicant, offset: int) -> None:
     day = IN_FORCE + _dt.timedelta(days=offset)
-    decision = evaluate(applicant, day)
+    decision = tt.evaluate(applicant, as_of=day, ruleset=RULESET)  # measure nine (the crossover has no date)
     if day < IN_FORCE:
         assert decision.codes == () and decision.not_met == () and decision.highest_recognized_title is None
         assert [n.code for n in decision.notes] == ["measure_not_in_force"]

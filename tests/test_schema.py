@@ -102,9 +102,10 @@ def test_a_new_field_appears_by_itself():
 def test_outcome_codes_are_enums_with_the_policy_labels():
     defs = S.definitions()
     policy = tt.default_policy()
-    outcomes = policy.first.outcomes
+    outcomes = {code: policy.outcome(code) for d in policy.documents for code in d.outcomes}
     enum = defs["OutcomeCode"]
     assert set(enum["enum"]) <= set(outcomes) and "recognize_junior_title" in enum["enum"]
+    assert "crossover_apply_engineer" in enum["enum"]  # every document's codes
     for code in enum["enum"]:
         assert enum["x-labels"][code] == {"clause": outcomes[code]["clause"], "zh": outcomes[code]["zh"],
                                           "en": outcomes[code]["en"]}
