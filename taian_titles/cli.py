@@ -67,16 +67,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     as_of = _as_of_option(args.as_of)
     policy = _policy_option(args.ruleset)
     _output_options(args)
+    jobs = _jobs_option(args.jobs)
     errors = 0
     summary = BatchSummary(policy, group_by=args.group_by)
-    with open_records(args.file, "applicants") as (shape, items, total, roster):
+    full = bool(args.split) or args.format == "xlsx"  # writers that need whole answers
+    with open_records(args.file, "applicants", unparsed=jobs > 1 and not full) as (shape, items, total, roster):
         _group_by_option(args.group_by, roster)
         summary.carried = list(roster.extra_headers) if roster is not None else []
         with contextlib.ExitStack() as stack:
-            writer = _evaluate_writer(args, shape, policy, roster, summary, stack)
+            writer = _evaluate_writer(args, shape, policy, roster, summary, stack, prerendered=jobs > 1)
             writer.start()
             to_stdout = args.output in (None, "-") and not args.split and args.format != "xlsx"
             screen = sys.stdout if to_stdout else sys.stderr  # no bar over answers on the same terminal
+            if jobs > 1:
+                errors = _evaluate_in_parallel(args, jobs, shape, items, total, screen, as_of, policy,
+                                               writer, summary, full)
+                items = iter(())
             for index, (line, record) in enumerate(progress(items, total, screen, not args.no_progress)):
                 answer, entry = evaluate_entry(index, line, record, as_of=as_of, policy=policy,
                                                lenient=args.lenient)
@@ -93,13 +99,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _letter_format(args: argparse.Namespace) -> str:
+    return "html" if args.split and args.format == "xlsx" else args.format
+
+
 def _evaluate_writer(args: argparse.Namespace, shape: str, policy: Policy, roster: Any, summary: BatchSummary,
-                     stack: contextlib.ExitStack) -> Any:
-    """Where the answers go: a stream of JSON or letters (io.Writer), a workbook, or one file per applicant."""
-    fmt = "html" if args.split and args.format == "xlsx" else args.format
+                     stack: contextlib.ExitStack, prerendered: bool = False) -> Any:
+    """Where the answers go: a stream of JSON or letters (io.Writer), a workbook, or one file per applicant.
+
+    ``prerendered``: worker processes render the letters (``--jobs``), and the answer handed
+    to the writer is the letter's text."""
+    fmt = _letter_format(args)
     letter = lambda d: render_fragment(d, fmt, args.lang, templates=args.templates)  # noqa: E731
     error_letter = lambda e, where: render_error(e.id, e.error, fmt, args.lang, where,  # noqa: E731
                                                  templates=args.templates)
+    if prerendered:
+        letter, error_letter = (lambda text: text), (lambda text, where: text)  # noqa: E731
     if args.split:
         from .split import SplitWriter
 
@@ -111,6 +126,55 @@ def _evaluate_writer(args: argparse.Namespace, shape: str, policy: Policy, roste
                           extra_headers=roster.extra_headers if roster is not None else ())
     out = stack.enter_context(open_output(args.output))
     return Writer(out, args.format, shape, args.lang, _batch_title(args.lang), letter=letter, error_letter=error_letter)
+
+
+def _evaluate_in_parallel(args: argparse.Namespace, jobs: int, shape: str, items: Any, total: int | None,
+                          screen: Any, as_of: _dt.date | None, policy: Policy, writer: Any,
+                          summary: BatchSummary, full: bool) -> int:
+    """The records answered by ``jobs`` worker processes (taian_titles.parallel), written in input
+    order exactly as one process writes them; returns the number of error entries."""
+    from .parallel import FIRST_WAIT, Job, answers
+
+    job = Job(rulesets=tuple(str(Path(p).resolve()) for p in args.ruleset or ()), as_of=as_of,
+              fmt=_letter_format(args) if full else args.format, shape=shape, lang=args.lang,
+              templates=str(Path(args.templates).resolve()) if args.templates else None,
+              group_by=args.group_by, full=full, lenient=args.lenient)
+    errors = 0
+    stream = not full and hasattr(writer, "emit")
+    # JSON Lines in, each chunk's answers flushed together (one process flushes every answer)
+    flush = writer.flush if stream and shape == "lines" else None
+    # A caller on standard input may write a line and wait for its answer: the first chunk is
+    # not waited for longer than a moment.
+    results = answers(items, job, jobs, policy, chunk_done=flush,
+                      first_wait=FIRST_WAIT if args.file == "-" else None)
+    try:
+        for _index, _line, record, (is_error, piece, entry, group) in progress(results, total, screen,
+                                                                               not args.no_progress):
+            errors += is_error
+            if stream:
+                writer.emit(piece, flush=False)
+            else:
+                writer.write(piece, entry, is_error, "", record=record)
+            summary.add(entry, group)
+    finally:
+        results.close()
+    return errors
+
+
+def _cores() -> int:
+    from .parallel import default_jobs
+
+    return default_jobs()
+
+
+def _jobs_option(value: int | None) -> int:
+    if value is None:
+        from .parallel import default_jobs
+
+        return default_jobs()
+    if value < 1:
+        raise UsageError(f"--jobs {value}: give 1 or more worker processes")
+    return value
 
 
 def _output_options(args: argparse.Namespace) -> None:
@@ -412,6 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "roster (a county, an employer) or field of the records")
     p_eval.add_argument("--split", metavar="DIR", help="one file per applicant in DIR, named from its id, and an "
                         "index (index.html or index.md); --format says which kind of letter")
+    p_eval.add_argument("--jobs", "-j", metavar="N", type=int, default=None,
+                        help="evaluate in N worker processes, answers written in input order exactly as one "
+                             "process writes them (default: the cores available, here "
+                             f"{_cores()}; 1: in this process)")
     p_eval.set_defaults(func=_cmd_evaluate)
 
     p_quota = sub.add_parser("quota", help="check recommendation lists against the policy's digital share",

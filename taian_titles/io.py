@@ -28,7 +28,7 @@ from .render import document_head, document_tail
 
 __all__ = ["UsageError", "OutputError", "OutputClosed", "Unparsable", "Item", "FORMATS", "read_records",
            "parse_record", "open_input", "open_output", "progress", "Writer", "error_entry", "open_records",
-           "is_roster", "count_lines"]
+           "is_roster", "count_lines", "Raw", "parse_item"]
 
 FORMATS = ("json", "jsonl", *LETTER_FORMATS)
 _BOM = b"\xef\xbb\xbf"
@@ -202,7 +202,27 @@ def _not_json(exc: json.JSONDecodeError, first_line: int) -> UsageError:
                       f"column {exc.colno}")
 
 
-def read_records(stream: BinaryIO) -> tuple[str, Iterator[Item], int | None]:
+class Raw:
+    """A JSON Lines line not parsed yet (``read_records(unparsed=True)``): the worker process that
+    evaluates it parses it (:func:`parse_item`), so that the reading process only splits lines."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Raw, (self.data,))
+
+
+def parse_item(line: int | None, record: Any) -> Item:
+    """An item of :func:`read_records` with a :class:`Raw` line parsed (others as they are)."""
+    if type(record) is Raw:
+        return _parse_line(line or 0, record.data)
+    return line, record
+
+
+def read_records(stream: BinaryIO, unparsed: bool = False) -> tuple[str, Iterator[Item], int | None]:
     """Detect the shape of the input and iterate over its records, lazily for JSON Lines.
 
     Returns ``(shape, items, count)``: ``shape`` is ``object``, ``array`` or ``lines``;
@@ -217,7 +237,8 @@ def read_records(stream: BinaryIO) -> tuple[str, Iterator[Item], int | None]:
     open, write a line and wait for its answer), an array or an object whole but at most
     ``INPUT_BYTES``, in chunks.  A record past a limit, nested too deep, not UTF-8 or with a
     key given twice is an :class:`Unparsable` item, which the command answers with that
-    record's error entry.
+    record's error entry.  With ``unparsed``, the lines of JSON Lines after the first are given
+    as :class:`Raw` (see :func:`parse_item`): a worker process of ``--jobs`` parses them.
     """
     lines = _non_blank(_bounded_lines(stream))
     first = next(lines, None)
@@ -237,7 +258,9 @@ def read_records(stream: BinaryIO) -> tuple[str, Iterator[Item], int | None]:
         return _multi_line(number, raw, lines)
     # No look-ahead: an HR system may keep the command open, write a line and wait for its
     # answer.  One object on one line is answered by one object on one line.
-    return "lines", _chain([parsed], (_parse_line(n, r) for n, r in lines)), None
+    rest = (((n, Raw(r)) if isinstance(r, bytes) else _parse_line(n, r)) for n, r in lines) if unparsed else \
+        (_parse_line(n, r) for n, r in lines)
+    return "lines", _chain([parsed], rest), None
 
 
 def _chain(head: list[Item], rest: Iterator[Item]) -> Iterator[Item]:
@@ -700,8 +723,10 @@ def is_roster(path: str) -> bool:
 
 
 @contextlib.contextmanager
-def open_records(path: str, kind: str = "applicants") -> Iterator[tuple[str, Iterator[Item], int | None, Any]]:
-    """(shape, items, total, roster) of a JSON input or of a roster (.xlsx, .csv; ``roster`` None for JSON)."""
+def open_records(path: str, kind: str = "applicants", unparsed: bool = False
+                 ) -> Iterator[tuple[str, Iterator[Item], int | None, Any]]:
+    """(shape, items, total, roster) of a JSON input or of a roster (.xlsx, .csv; ``roster`` None for JSON);
+    ``unparsed``: JSON Lines lines left for :func:`parse_item`."""
     if is_roster(path):
         from .roster import open_roster
 
@@ -709,7 +734,7 @@ def open_records(path: str, kind: str = "applicants") -> Iterator[tuple[str, Ite
             yield roster.shape, roster.items, roster.total, roster
         return
     with open_input(path) as stream:
-        shape, items, total = read_records(stream)
+        shape, items, total = read_records(stream, unparsed)
         if total is None and shape == "lines":
             total = count_lines(path)
         yield shape, items, total, None
@@ -742,22 +767,45 @@ class Writer:
 
     def write(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "",
               record: Any = None) -> None:
+        self.emit(self.piece(answer, entry, is_error, where))
+
+    def piece(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "") -> str:
+        """What one answer adds to the output, without what separates it from the previous one.
+
+        It depends on nothing written before, so a worker process of ``--jobs`` can make it
+        (:mod:`taian_titles.parallel`) and the parent only :meth:`emit` s it in input order.
+        """
+        fmt = self.fmt
+        if fmt == "jsonl" or (fmt == "json" and self.shape == "lines"):
+            return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        if fmt == "json" and self.shape == "array":
+            return _indent(json.dumps(entry, ensure_ascii=False, indent=2))
+        if fmt == "json":
+            return json.dumps(entry, ensure_ascii=False, indent=2) + "\n"
+        return self.error_letter(answer, where) if is_error else self.letter(answer)
+
+    def emit(self, piece: str, flush: bool = True) -> None:
+        """Write one answer's :meth:`piece` after the separator it needs; JSON Lines and letters
+        answering JSON Lines are flushed (unless ``flush`` is false: the caller flushes)."""
         out, fmt = self.out, self.fmt
         if fmt == "jsonl" or (fmt == "json" and self.shape == "lines"):
-            out.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
-            out.flush()
+            out.write(piece)
+            if flush:
+                out.flush()
         elif fmt == "json" and self.shape == "array":
-            text = json.dumps(entry, ensure_ascii=False, indent=2)
-            out.write(("," if self.count else "") + "\n" + _indent(text))
+            out.write(("," if self.count else "") + "\n" + piece)
         elif fmt == "json":
-            out.write(json.dumps(entry, ensure_ascii=False, indent=2) + "\n")
+            out.write(piece)
         else:
             if self.count and fmt != "html":
                 out.write("\n" + ("=" * 60 if fmt == "text" else "---") + "\n\n")
-            out.write(self.error_letter(answer, where) if is_error else self.letter(answer))
-            if self.shape == "lines":
+            out.write(piece)
+            if self.shape == "lines" and flush:
                 out.flush()
         self.count += 1
+
+    def flush(self) -> None:
+        self.out.flush()
 
     def finish(self) -> None:
         if self.fmt == "json" and self.shape == "array":
