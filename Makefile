@@ -45,7 +45,13 @@ test-deep: $(STAMP)
 schemas: $(STAMP)
 	$(PY) -m taian_titles.schema schemas
 
-bench: $(STAMP)
+# The peers of bench_peers.py (ZEN, experta): installed for `make bench` only, never by `make test`.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:

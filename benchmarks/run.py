@@ -35,7 +35,8 @@ from typing import Any, Sequence
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "latest.json"
 REQUIRED = ("name", "value", "unit", "note")
-PACKAGES = ("taian-titles", "durable_rules", "cattrs", "attrs")
+PACKAGES = ("taian-titles", "durable_rules", "cattrs", "attrs", "orjson", "zen-engine", "experta", "frozendict",
+            "dask", "distributed")
 
 
 def discover(only: Sequence[str] = ()) -> list[str]:
