@@ -71,7 +71,7 @@ from .model import Level, SkillLevel
 from .ruleset import STAGES, Condition, Literal, Param, Ref, Rule, Ruleset, Test
 
 __all__ = ["Engine", "EngineError", "Firing", "compile_rules", "type_key", "stage_gate",
-           "MATCHES_PER_ACTION", "engine_value"]
+           "MATCHES_PER_ACTION", "engine_value", "KEY"]
 
 _LOCK = threading.RLock()
 _NAMES = itertools.count()
@@ -132,7 +132,12 @@ def _param(params: Mapping[str, Mapping[str, Any]], op: Param) -> Any:
     return value.rank if op.attr == "rank" else engine_value(value)
 
 
-def compile_rules(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+#: The property naming the applicant of a fact in a session shared by several (:meth:`Engine.run_many`).
+KEY = "a__"
+
+
+def compile_rules(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Mapping[str, Any]]],
+                  keyed: bool = False) -> dict[str, Any]:
     """durable-rules definitions of every rule (``params_of``: document id → its parameters).
 
     A rule with a ``no`` condition is gated by its stage's marker fact, so that it is matched
@@ -142,6 +147,11 @@ def compile_rules(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Ma
 
     Every rule has a ``cap``: the matches of one rule that are ready together are handed over
     in one action (a list of up to ``MATCHES_PER_ACTION`` frames) rather than one action each.
+
+    ``keyed``: for sessions of several applicants, every condition after the rule's first
+    positive one, negated conditions included, also demands the first one's applicant
+    (``a__ == <first alias>.a__``), so that a rule joins only facts of one applicant and a ``no``
+    looks only at its own applicant's facts.  The stage markers are the session's, one for all.
     """
     definition: dict[str, Any] = {}
     for r in rules:
@@ -150,15 +160,17 @@ def compile_rules(rules: Sequence[Rule], params_of: Mapping[str, Mapping[str, Ma
         if any(cond.negated for cond in r.when):
             terms.append(stage_gate(r.stage))
         aliases = {c.alias: c.fact for c in r.when if c.alias}
+        anchor = next(c.alias for c in r.when if not c.negated) if keyed else None
         for n, cond in enumerate(r.when):
-            body = _condition_body(cond, aliases, params)
+            key = anchor if anchor is not None and cond.alias != anchor else None
+            body = _condition_body(cond, aliases, params, key)
             terms.append({(f"no{n}__$not" if cond.negated else cond.alias): body})
         definition[r.id] = {"all": terms, "cap": MATCHES_PER_ACTION}
     return definition
 
 
 def _condition_body(cond: Condition, aliases: Mapping[str, str],
-                    params: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+                    params: Mapping[str, Mapping[str, Any]], key: str | None = None) -> dict[str, Any]:
     """One condition for durable-rules, its tests ordered around two faults of the C core.
 
     The core checks the tests that compare with another fact (``date <= ctx.as_of``) in
@@ -178,6 +190,9 @@ def _condition_body(cond: Condition, aliases: Mapping[str, str],
 
     Tests that compare with a value or a parameter are decided before this sequence (by the
     core's alpha network), so their order does not matter.
+
+    ``key``: the alias whose applicant (:data:`KEY`) this condition's fact must share, a
+    comparison with another fact like the others (so guarded the same way).
     """
     values: list[dict[str, Any]] = []
     between: list[dict[str, Any]] = []
@@ -192,6 +207,9 @@ def _condition_body(cond: Condition, aliases: Mapping[str, str],
             other = test.operand.alias
         else:
             values.append(compiled)
+    if key is not None:
+        between.append({KEY: {key: KEY}})
+        other = key
     if other is not None:
         between.append({"$gte": {type_key(cond.fact): {other: type_key(aliases[other])}}})
     expr = [{type_key(cond.fact): 1}, *values, *between, *lists]
@@ -312,26 +330,30 @@ def _compile_action(rule: Rule, params: Mapping[str, Mapping[str, Any]]) -> Conc
 
 # --------------------------------------------------------------------------- the engine
 
-def _slimmer(fields: frozenset[str], kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
+def _slimmer(fields: frozenset[str], kind: str, keyed: bool = False) -> Callable[..., dict[str, Any]]:
     """A function giving what the engine is told of a fact: the fields its conditions test, its
-    type (the property :func:`type_key` names), its ``id`` in the session and its session.
+    type (the property :func:`type_key` names), its ``id`` in the session and its session
+    (``keyed``: and its applicant in the session, :data:`KEY`, a fourth argument).
     Generated per fact type, as attrs generates ``__init__``: a dict display with the names
     written out is several times faster than a comprehension."""
     names = sorted(fields)
     key = type_key(kind)
 
-    def some_fields(fact: dict[str, Any], n: int, sid: str) -> dict[str, Any]:
+    def some_fields(fact: dict[str, Any], n: int, sid: str, k: int = -1) -> dict[str, Any]:
         # a fact without some tested field (a value that does not exist): the engine is told the others
         entry = {name: fact[name] for name in names if name in fact}
         entry[key], entry["id"], entry["sid"] = 1, n, sid
+        if keyed:
+            entry[KEY] = k
         return entry
 
     entries = "".join(f"{name!r}: fact[{name!r}], " for name in names)  # repr(): quoted literals
-    source = (f"def slim(fact, n, sid):\n"
+    args, extra = ("fact, n, sid, k", f", {KEY!r}: k") if keyed else ("fact, n, sid", "")
+    source = (f"def slim({args}):\n"
               f"    try:\n"
-              f"        return {{{entries}{key!r}: 1, 'id': n, 'sid': sid}}\n"
+              f"        return {{{entries}{key!r}: 1, 'id': n, 'sid': sid{extra}}}\n"
               f"    except KeyError:\n"
-              f"        return some_fields(fact, n, sid)\n")
+              f"        return some_fields({args})\n")
     namespace: dict[str, Any] = {"some_fields": some_fields}
     exec(compile(source, f"<slim {kind}>", "exec"), namespace)
     return namespace["slim"]  # type: ignore[no-any-return]
@@ -382,11 +404,12 @@ def _wanted(rules: Sequence[Rule]) -> dict[str, Any]:
 class _SlimOf(dict):  # type: ignore[type-arg]
     """Fact type → its slimming function (made on first use for types no condition tests)."""
 
-    def __init__(self, fields: dict[str, frozenset[str]]) -> None:
-        super().__init__((kind, _slimmer(names, kind)) for kind, names in fields.items())
+    def __init__(self, fields: dict[str, frozenset[str]], keyed: bool = False) -> None:
+        self.keyed = keyed
+        super().__init__((kind, _slimmer(names, kind, keyed)) for kind, names in fields.items())
 
-    def __missing__(self, kind: str) -> Callable[[dict[str, Any], int, str], dict[str, Any]]:
-        slim = self[kind] = _slimmer(frozenset(), kind)
+    def __missing__(self, kind: str) -> Callable[..., dict[str, Any]]:
+        slim = self[kind] = _slimmer(frozenset(), kind, self.keyed)
         return slim
 
 
@@ -434,23 +457,36 @@ class Engine:
         self._tested: dict[int, frozenset[str]] = {}
         self._finalizer = weakref.finalize(self, _delete_all, self._compiled)
         self.live_sessions = 0
+        # Sessions of several applicants (run_many): every rule joined on the applicant key.
+        self.keyed_definition = {
+            **compile_rules(self.rules, params_of, keyed=True),
+            _OPENED: self.definition[_OPENED], _CATCH_ALL: self.definition[_CATCH_ALL]}
+        self._keyed_slim_of = _SlimOf(self.fields, keyed=True)
+        self._keyed_handles: dict[frozenset[str], int] = {}
+        self._keyed_compiled: dict[frozenset[str], int] = {}
+        self._keyed_finalizer = weakref.finalize(self, _delete_all, self._keyed_compiled)
 
-    def _handle_for(self, input_types: frozenset[str] | None) -> int:
-        """The compiled ruleset for sessions whose input facts have these types (None: all rules)."""
-        handle = self._handles.get(input_types)
+    def _handle_for(self, input_types: frozenset[str] | None, keyed: bool = False) -> int:
+        """The compiled ruleset for sessions whose input facts have these types (None: all rules);
+        ``keyed``: its rules joined on the applicant key, for sessions of several applicants."""
+        handles = self._keyed_handles if keyed else self._handles
+        handle = handles.get(input_types)  # type: ignore[arg-type]
         if handle is None:
             definition = self.definition if input_types is None else self._reachable(input_types)
-            handle = self._compiled.get(frozenset(definition))
+            compiled = self._keyed_compiled if keyed else self._compiled
+            handle = compiled.get(frozenset(definition))
             if handle is None:  # sessions that reach the same rules share one compiled ruleset
-                name = f"{self.name}#{len(self._compiled)}"
+                name = f"{self.name}#{'k' if keyed else ''}{len(compiled)}"
+                if keyed:
+                    definition = {rule_id: self.keyed_definition[rule_id] for rule_id in definition}
                 with _LOCK:
                     handle = _dre.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
-                self._compiled[frozenset(definition)] = handle
+                compiled[frozenset(definition)] = handle
                 rules = [r for r in self.rules if r.id in definition]
                 gated = {r.stage for r in rules if any(c.negated for c in r.when)}
                 self._marked[handle] = tuple(stage in gated for stage in STAGES)
                 self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
-            self._handles[input_types] = handle
+            handles[input_types] = handle  # type: ignore[index]
         return handle
 
     def _reachable(self, input_types: frozenset[str]) -> dict[str, Any]:
@@ -537,6 +573,91 @@ class Engine:
             finally:
                 self.live_sessions -= 1
                 if opened:  # a session that nothing was asserted into does not exist
+                    try:
+                        _dre.delete_state(handle, sid)
+                    except Exception:  # pragma: no cover - the core failed before creating it
+                        pass
+
+    def run_many(self, fact_lists: Sequence[list[dict[str, Any]]]) -> list[list[Firing]]:
+        """:meth:`run` for several applicants in one session: the firings of each, in order.
+
+        The core allocates and clears every join node of a compiled ruleset for every session
+        (about 8 KiB each), and each session costs round trips of its own; a session of about
+        twenty applicants shares both.  Every fact carries its applicant's place in the list
+        (:data:`KEY`), every rule of the session's compiled ruleset joins on it
+        (``compile_rules(keyed=True)``), and every firing is checked to bind facts of one
+        applicant only (and of this session): a stranger raises :class:`EngineError`.  A
+        stage's marker is the session's, asserted once every applicant's previous stage has
+        stopped firing.  An exception abandons the whole session: the caller evaluates the
+        applicants again one by one (:func:`taian_titles.api.evaluate_batch` does).
+        """
+        if len(fact_lists) == 1:
+            return [self.run(fact_lists[0])]
+        actions = self.actions
+        with _LOCK:
+            handle = self._handle_for(frozenset([fact["t"] for facts in fact_lists for fact in facts]), keyed=True)
+            marked, tested = self._marked[handle], self._tested[handle]
+            sid = next(_SIDS)
+            firings: list[list[Firing]] = [[] for _ in fact_lists]
+            self.live_sessions += 1
+            store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
+            owner: list[int] = []  # the applicant of each, at its ``id``
+            slim_of, wanted, loads = self._keyed_slim_of, self._wanted_fact, orjson.loads
+            opened = False
+            try:
+                carry: list[tuple[dict[str, Any], int]] = [
+                    (fact, k) for k, facts in enumerate(fact_lists) for fact in facts if fact["t"] in tested]
+                for number, stage in enumerate(STAGES):
+                    pending = [*carry, ({"t": "stage__", "name": stage}, -1)] if marked[number] else carry
+                    carry = []
+                    consumed = self.consumed_by_stage[number]
+                    while pending:
+                        slim = []
+                        for fact, k in pending:
+                            slim.append(slim_of[fact["t"]](fact, len(store), sid, k))
+                            store.append(fact)
+                            owner.append(k)
+                        opened = True
+                        code, state = _dre.assert_facts(handle, orjson.dumps(slim).decode())
+                        if code == _NOT_HANDLED:  # pragma: no cover - the catch-all rule handles every fact
+                            raise EngineError(f"the engine did not handle a fact of session {sid}")
+                        pending = []
+                        started = _dre.start_action_for_state(handle, state)
+                        message = started[1] if started else None
+                        while message:
+                            try:
+                                (rule_id, frames), = loads(message).items()
+                                if rule_id != _OPENED:
+                                    conclude = actions[rule_id]
+                                    for matched in frames:
+                                        bindings = {}
+                                        k = -1
+                                        for alias, fact in matched.items():
+                                            if fact.get("sid") != sid:
+                                                raise EngineError(f"rule {rule_id} matched a fact of session "
+                                                                  f"{fact.get('sid')!r} in session {sid!r}")
+                                            if alias != "stage__":
+                                                n = fact["id"]
+                                                if k == -1:
+                                                    k = owner[n]
+                                                if owner[n] != k or fact.get(KEY) != k:
+                                                    raise EngineError(
+                                                        f"rule {rule_id} matched facts of applicants {k} and "
+                                                        f"{owner[n]} of session {sid!r}")
+                                                bindings[alias] = store[n]
+                                        results = tuple(conclude(bindings))
+                                        firings[k].append(tuple.__new__(Firing, (rule_id, bindings, results)))
+                                        for result in results:
+                                            if result["t"] in tested and wanted(result):
+                                                (pending if result["t"] in consumed else carry).append((result, k))
+                            except BaseException:
+                                _dre.abandon_action(handle, state)
+                                raise
+                            message = _dre.complete_and_start_action(handle, state)
+                return firings
+            finally:
+                self.live_sessions -= 1
+                if opened:
                     try:
                         _dre.delete_state(handle, sid)
                     except Exception:  # pragma: no cover - the core failed before creating it

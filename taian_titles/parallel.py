@@ -94,11 +94,11 @@ class Job:
 class _State:
     """A process's means to answer records: the policy and a writer that makes pieces."""
 
-    def __init__(self, job: Job, policy: Any = None) -> None:
+    def __init__(self, job: Job, policy: Any = None, batched: bool = False) -> None:
         from .cli import _policy_option
         from .render import render_error, render_fragment
 
-        self.job = job
+        self.job, self.batched = job, batched
         self.policy = policy if policy is not None else _policy_option(list(job.rulesets) or None)
         fmt, lang, templates = job.fmt, job.lang, job.templates
         self.writer = Writer(None, fmt, job.shape, lang, "",  # type: ignore[arg-type]
@@ -107,15 +107,25 @@ class _State:
                                                                         templates=templates))
 
     def answer(self, index: int, line: int | None, record: Any) -> Result:
-        from .api import BatchError
         from .batch import evaluate_entry
+
+        line, record = parse_item(line, record)
+        answer, entry = evaluate_entry(index, line, record, as_of=self.job.as_of, policy=self.policy,
+                                       lenient=self.job.lenient)
+        return self._finish(index, line, record, answer, entry)
+
+    def _finish(self, index: int, line: int | None, record: Any, answer: Any,
+                entry: dict[str, Any] | None = None) -> Result:
+        """The result of an answer; its entry made as :func:`taian_titles.batch.evaluate_entry` makes it."""
+        from .api import BatchError
         from .cli import _where
         from .summary import group_value
 
         job = self.job
-        line, record = parse_item(line, record)
-        answer, entry = evaluate_entry(index, line, record, as_of=job.as_of, policy=self.policy,
-                                       lenient=job.lenient)
+        if entry is None:
+            entry = answer.to_dict()
+            if line is not None and isinstance(answer, BatchError):
+                entry["error"]["line"] = line
         if isinstance(answer, BatchError):
             return self._result(answer, entry, True, _where(index, line, job.lang), group_value(record, job.group_by))
         return self._result(answer, entry, False, "", group_value(record, job.group_by))
@@ -152,6 +162,8 @@ class _State:
         return is_error, self.writer.piece(answer, entry, is_error, where), _counted(entry), group
 
     def chunk(self, part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
+        if self.batched:
+            return self._batched(part)
         out = []
         for index, line, record in part:
             try:
@@ -159,6 +171,44 @@ class _State:
             except Exception as exc:  # a fault outside evaluate_record (rendering): this record's entry
                 out.append(self.failed(index, line, record, exc))
         return out
+
+
+    def _batched(self, part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
+        """The answers of :meth:`answer`, record by record, with the engine runs of the chunk
+        sharing sessions (:func:`taian_titles.api.evaluate_records`)."""
+        from .api import BatchError, evaluate_records
+        from .io import Unparsable
+
+        parsed = []
+        for index, line, record in part:
+            line, record = parse_item(line, record)
+            parsed.append((index, line, record))
+        evaluable = [(index, record) for index, _, record in parsed if not isinstance(record, Unparsable)]
+        try:
+            answers = iter(evaluate_records(evaluable, as_of=self.job.as_of, policy=self.policy,
+                                             lenient=self.job.lenient))
+        except Exception:  # pragma: no cover - evaluate_records never raises; one by one then
+            return [self.chunk_alone(item) for item in part]
+        out = []
+        for index, line, record in parsed:
+            try:
+                if isinstance(record, Unparsable):
+                    answer: Any = BatchError(index, record.id, record.error())
+                else:
+                    answer = next(answers)
+                    settle = getattr(record, "settle", None)  # a roster's row: problems at their cells
+                    if settle:
+                        answer = settle(answer, index)
+                out.append(self._finish(index, line, record, answer))
+            except Exception as exc:  # a fault outside evaluation (rendering): this record's entry
+                out.append(self.failed(index, line, record, exc))
+        return out
+
+    def chunk_alone(self, item: tuple[int, int | None, Any]) -> Result:
+        try:
+            return self.answer(*item)
+        except Exception as exc:
+            return self.failed(*item, exc)
 
 
 def _counted(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,7 +228,7 @@ _WORKER: _State | None = None
 def _init(job: Job) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent answers ^C; workers are shut down by it
-    _WORKER = _State(job)
+    _WORKER = _State(job, batched=True)  # a worker's chunks share engine sessions
 
 
 def work(part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:

@@ -27,7 +27,7 @@ from .model import Applicant, RecommendationList, labels as model_labels
 from .ruleset import (DEFAULT_RULESETS, Ruleset, check_documents, default_ruleset_path, parse_document,
                       read_ruleset_file)
 
-__all__ = ["Policy", "load_policy", "default_policy"]
+__all__ = ["Policy", "load_policy", "default_policy", "SESSION_APPLICANTS"]
 
 
 class Policy:
@@ -178,12 +178,46 @@ class Policy:
         facts = applicant_facts(applicant, as_of, self.counts)
         return build_decision(applicant.id, as_of, self.engine.run(facts), self, applicant.name)
 
+    def run_engine(self, fact_lists: Sequence[list[dict[str, Any]]]) -> list[Any]:
+        """The engine's firings for each applicant's facts, in sessions of up to
+        :data:`SESSION_APPLICANTS` applicants (:meth:`Engine.run_many`).  When a shared session
+        fails, its applicants are run again one by one, so that a failure costs only its own
+        applicant: its entry is then the exception (the others' are their firings)."""
+        out: list[Any] = []
+        for start in range(0, len(fact_lists), SESSION_APPLICANTS):
+            part = fact_lists[start:start + SESSION_APPLICANTS]
+            while part:  # a session of applicants with at most SESSION_FACTS facts between them
+                size, count = 0, 0
+                for facts in part:
+                    if count and size + len(facts) > SESSION_FACTS:
+                        break
+                    size, count = size + len(facts), count + 1
+                group, part = part[:count], part[count:]
+                try:
+                    out.extend(self.engine.run_many(group))
+                except Exception:
+                    for facts in group:  # each alone: only the one that fails again fails
+                        try:
+                            out.append(self.engine.run(facts))
+                        except Exception as exc:
+                            out.append(exc)
+        return out
+
     def check_list(self, rec: RecommendationList, as_of: _dt.date) -> QuotaResult:
         """One recommendation list on ``as_of``: facts, the engine, the quota result."""
         threshold = self.param("high_skilled_from").rank if self.has_param("high_skilled_from") else 0
         facts = recommendation_list_facts(rec, as_of, self.counts, threshold)
         (summary,) = [f for f in facts if f["t"] == "list_summary"]
         return build_quota_result(summary, as_of, self.engine.run(facts), self)
+
+
+#: Applicants evaluated in one engine session by :meth:`Policy.run_engine` (each session costs
+#: the core an allocation and clearing of every join node, and round trips of its own; beyond
+#: a few dozen applicants the joins of a shared session cost more than they save).
+SESSION_APPLICANTS = 16
+#: At most this many input facts in one shared session (an applicant with thousands of items
+#: gets a session of its own: the hidden catch-all rule counts every fact of a session).
+SESSION_FACTS = 2000
 
 
 # --------------------------------------------------------------------------- loading

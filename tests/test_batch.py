@@ -1,0 +1,172 @@
+"""Engine sessions shared by several applicants (``Engine.run_many``, ``evaluate_many``).
+
+Every fact of a shared session carries its applicant's place (``a__``) and every rule joins on
+it, negations included.  What must hold: no fact of one applicant ever matches another's, the
+results are those of one session per applicant, and a failure inside a shared session costs no
+other applicant its result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import taian_titles
+import taian_titles.engine as engine_module
+from taian_titles import strategies as ts
+from taian_titles.api import BatchError, evaluate_record, evaluate_records
+from taian_titles.engine import KEY, EngineError
+from taian_titles.facts import applicant_facts
+from taian_titles.policy import default_policy
+from taian_titles.ruleset import default_ruleset_path
+
+from .test_exchange import GOOD
+
+DAY = "2025-06-01"
+
+
+def _facts(policy: Any, applicant: Any) -> list[dict[str, Any]]:
+    applicant = policy.prepare(applicant)
+    return applicant_facts(applicant, applicant.as_of, policy.counts)
+
+
+def test_every_condition_after_the_first_joins_on_the_applicant_negations_included():
+    engine = default_policy().engine
+    keyed = 0
+    for rule in engine.rules:
+        terms = engine.keyed_definition[rule.id]["all"]
+        conditions = [t for t in terms if "stage__" not in t]
+        anchor = next(c.alias for c in rule.when if not c.negated)
+        for term, cond in zip(conditions, rule.when):
+            (name, body), = term.items()
+            tests = body.get("$and", [body])
+            joined = {KEY: {anchor: KEY}} in tests
+            assert joined == (cond.alias != anchor), (rule.id, name)
+            keyed += joined
+    assert keyed > 20
+    # the one-applicant definitions are untouched
+    assert all(KEY not in str(definition) for definition in engine.definition.values())
+
+
+def test_a_title_of_one_applicant_never_blocks_another_s_outcome():
+    # Alone, a junior professional certificate recognises a junior title unless the applicant
+    # holds a title at that level or above ("no held_title ..."), and a senior title blocks M9-1.
+    holder = {"id": "H", "as_of": DAY, "titles": [{"level": "full_senior", "digital": False}],
+              "certificates": [{**GOOD["certificates"][0], "number": "H-1"}]}
+    newcomer = {"id": "N", "as_of": DAY, "certificates": [{**GOOD["certificates"][0], "number": "N-1"}],
+                "achievements": [{"description": "专利", "date": "2024-01-01"}]}
+    policy = default_policy()
+    alone = [evaluate_record(i, r, as_of=None, policy=policy).to_dict() for i, r in enumerate((holder, newcomer))]
+    together = [d.to_dict() for d in evaluate_records(list(enumerate((holder, newcomer))), as_of=None, policy=policy)]
+    assert together == alone
+    codes = [[o["code"] for o in d["outcomes"]] for d in together]
+    assert "recognize_junior_title" not in codes[0] and "recognize_junior_title" in codes[1]
+    assert "apply_senior_title_exceptional" in codes[1]
+
+
+def _origin_check(fact_lists: list[list[dict[str, Any]]], firings: list[list[Any]]) -> None:
+    """Every fact bound in a firing of applicant k is one of k's input facts or concluded by an
+    earlier firing of k (compared by identity: no fact is ever another applicant's)."""
+    for k, (facts, mine) in enumerate(zip(fact_lists, firings)):
+        known = {id(f) for f in facts}
+        for firing in mine:
+            for alias, fact in firing.bindings.items():
+                assert id(fact) in known, f"applicant {k}: {firing.rule_id} bound {alias} of another applicant"
+            known.update(id(f) for f in firing.concluded)
+
+
+@given(st.lists(ts.applicants(max_items=3), min_size=2, max_size=8))
+@settings(max_examples=40, deadline=None)
+def test_no_fact_of_one_applicant_ever_matches_another_s(applicants):
+    for policy in (default_policy(), _measure_nine()):
+        fact_lists = [_facts(policy, a) for a in applicants]
+        firings = policy.engine.run_many(fact_lists)
+        _origin_check(fact_lists, firings)
+        assert policy.engine.live_sessions == 0
+
+
+def test_a_firing_across_applicants_is_refused(monkeypatch):
+    # The adapter checks every firing: were the core to join two applicants' facts, the session
+    # fails (and evaluate_many runs each applicant alone).
+    policy = default_policy()
+    engine = policy.engine
+    one, two = (_facts(policy, taian_titles.applicant_from_dict({**GOOD, "id": i})) for i in ("A", "B"))
+    slim = engine._keyed_slim_of["certificate"]
+    monkeypatch.setitem(engine._keyed_slim_of, "certificate", lambda fact, n, sid, k: slim(fact, n, sid, 0))
+    with pytest.raises(EngineError, match="applicants"):
+        engine.run_many([one, two])
+    assert engine.live_sessions == 0
+
+
+_M9: list[Any] = []
+
+
+def _measure_nine() -> Any:
+    if not _M9:
+        _M9.append(taian_titles.load_policy(default_ruleset_path()))
+    return _M9[0]
+
+
+@given(st.lists(ts.applicants(max_items=4), min_size=1, max_size=40))
+@settings(max_examples=40, deadline=None)
+def test_batched_results_are_those_of_one_session_per_applicant(applicants):
+    for policy in (default_policy(), _measure_nine()):
+        alone = [evaluate_record(i, a, as_of=None, policy=policy).to_dict() for i, a in enumerate(applicants)]
+        batched = [d.to_dict() for d in taian_titles.evaluate_many(applicants, policy=policy)]
+        assert batched == alone
+
+
+def test_a_poisoned_record_in_a_batch_costs_no_other_record_its_result(monkeypatch):
+    policy = default_policy()
+    records = [{**GOOD, "id": f"R-{i}", "certificates": [{**GOOD["certificates"][0], "number": f"C-{i}"}]}
+               for i in range(20)]
+    alone = [evaluate_record(i, r, as_of=None, policy=policy).to_dict() for i, r in enumerate(records)]
+    sessions: list[int] = []
+    real_run_many = policy.engine.run_many
+
+    def counting(fact_lists):
+        sessions.append(len(fact_lists))
+        return real_run_many(fact_lists)
+
+    monkeypatch.setattr(policy.engine, "run_many", counting)
+    conclude = policy.engine.actions["held-certificate"]
+
+    def poisoned(bindings):
+        if bindings["cert"]["number"] == "C-7":
+            raise RuntimeError("simulated fault in a rule's action")
+        return conclude(bindings)
+
+    monkeypatch.setitem(policy.engine.actions, "held-certificate", poisoned)
+    got = list(taian_titles.evaluate_many(records, policy=policy))
+    assert sessions and max(sessions) > 1  # the records did share sessions
+    assert isinstance(got[7], BatchError) and got[7].error.kind == "internal"
+    assert "simulated fault" in got[7].error.message and got[7].id == "R-7"
+    assert [d.to_dict() for i, d in enumerate(got) if i != 7] == [a for i, a in enumerate(alone) if i != 7]
+    assert policy.engine.live_sessions == 0
+
+
+def test_bad_input_in_a_batch_is_that_record_s_entry():
+    records = [{**GOOD, "id": "A"}, {"id": "bad", "certificates": "x"}, [1, 2], {**GOOD, "id": "D"}]
+    got = list(taian_titles.evaluate_many(records))
+    assert [type(r).__name__ for r in got] == ["Decision", "BatchError", "BatchError", "Decision"]
+    assert got[1].to_dict() == evaluate_record(1, records[1], as_of=None).to_dict()
+    assert got[3].to_dict() == evaluate_record(3, records[3], as_of=None).to_dict()
+
+
+def test_an_applicant_with_many_items_gets_a_session_of_its_own(monkeypatch):
+    from taian_titles import policy as policy_module
+
+    policy = default_policy()
+    sizes: list[int] = []
+    real = policy.engine.run_many
+    monkeypatch.setattr(policy.engine, "run_many", lambda lists: sizes.append(len(lists)) or real(lists))
+    monkeypatch.setattr(policy_module, "SESSION_FACTS", 30)
+    big = {**GOOD, "id": "big", "certificates": [{**GOOD["certificates"][0], "number": f"B-{i}"} for i in range(40)]}
+    records = [{**GOOD, "id": "a"}, big, {**GOOD, "id": "b"}, {**GOOD, "id": "c"}]
+    got = [d.to_dict() for d in taian_titles.evaluate_many(records, as_of=_dt.date(2025, 6, 1))]
+    assert got == [evaluate_record(i, r, as_of=_dt.date(2025, 6, 1)).to_dict() for i, r in enumerate(records)]
+    assert sizes == [1, 1, 2]
