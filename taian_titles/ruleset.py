@@ -43,8 +43,8 @@ import attrs
 
 from .errors import RulesetError
 from .facts import COUNTS, INPUT_FACTS, PARAMETERS_READ
-from .limits import (CHUNK_BYTES, FIRST_DATE, LAST_DATE, RULES, RULES_PER_CONDITION, RULESET_BYTES,
-                     TESTS_AFTER_ONE_TEST, TESTS_PER_CONDITION)
+from .limits import (CHUNK_BYTES, FIELDS_PER_FACT, FIRST_DATE, LAST_DATE, RULES, RULES_PER_CONDITION,
+                     RULESET_BYTES, TESTS_AFTER_ONE_TEST, TESTS_PER_CONDITION)
 from .model import Level, SkillLevel
 
 __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal", "Ref", "Param",
@@ -1040,7 +1040,8 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
     The core has fixed-size tables (durable-rules 2.0.28): 4,096 rules in all (the engine adapter
     adds two), at most 256 rules behind one condition (error 108), 511 different tests after one
     same test (a 512th makes it loop for ever when it compiles the rules), 32 expressions per
-    join (error 113).  This mirrors how the adapter compiles a condition (``engine.py``,
+    join (error 113), a table of 32 properties an object as the Makefile builds it (24 tested
+    fields and the adapter's four keep it a quarter empty: a full one crashes).  This mirrors how the adapter compiles a condition (``engine.py``,
     ``_condition_body``): the fact's type, then its tests against values and parameters in the
     order written, then ``in`` lists; the tests against another fact's fields go to the join.  A
     rule with a ``no`` condition also tests its stage's marker.  A test compares the model with
@@ -1084,6 +1085,20 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
             problems.append(f"{len(rule_ids):,} conditions of rules ({shown}, …) test {_path_text(path)}; the "
                             f"rule engine allows at most {RULES_PER_CONDITION} behind one same condition: "
                             f"derive a second fact from it for some of them, or add a test")
+    tested: dict[str, set[str]] = {}  # per fact type, the fields the engine is told
+    for r in rules:
+        aliases = {c.alias: c.fact for c in r.when if c.alias}
+        for cond in r.when:
+            for test in cond.tests:
+                tested.setdefault(cond.fact, set()).add(test.field)
+                operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                for op in operands:
+                    if isinstance(op, Ref) and op.alias in aliases:
+                        tested.setdefault(aliases[op.alias], set()).add(op.field)
+    for kind, names in sorted(tested.items()):
+        if len(names) > FIELDS_PER_FACT:
+            problems.append(f"the rules test {len(names)} fields of {kind!r}; the rule engine is told at most "
+                            f"{FIELDS_PER_FACT} fields of one fact type: derive a fact holding some of them")
     for path, after in children.items():
         if len(after) >= TESTS_AFTER_ONE_TEST:
             what = "fact types" if not path else f"different tests after {_path_text(path)}"

@@ -27,7 +27,7 @@ from taian_titles.errors import RulesetError
 from taian_titles.facts import applicant_facts
 from taian_titles.exchange import applicant_from_dict
 from taian_titles.policy import default_policy
-from taian_titles.ruleset import Condition, Literal, Ref, default_ruleset_path
+from taian_titles.ruleset import Action, Condition, Literal, Ref, Rule, default_ruleset_path
 from taian_titles.ruleset import Test as RuleTest  # not "Test...": pytest would collect it
 
 from .test_exchange import GOOD
@@ -617,3 +617,33 @@ def test_a_rule_with_a_cap_hands_over_its_ready_matches_in_one_action():
     firings = engine_for(ruleset).run(facts)
     assert sorted(f.bindings["cert"]["number"] for f in firings if f.rule_id == "held-certificate") == [
         "N-0", "N-1", "N-2"]
+
+
+def _rule_testing(fields: int) -> Rule:
+    tests = tuple(RuleTest(f"f{n}", "==", Literal(n)) for n in range(fields))
+    return Rule(id="wide", clauses=("M9-1a",), stage="outcome",
+                when=(Condition("x", "wide_fact", tests, False, "wide_fact where ..."),),
+                then=Action("note", "wide"), explain=None, document=default_ruleset().id)
+
+
+def test_a_fact_type_tested_on_more_fields_than_the_core_holds_is_a_load_problem():
+    """The Makefile builds the core with a table of 32 properties an object, which crashes when
+    full; the adapter adds four."""
+    from taian_titles.limits import FIELDS_PER_FACT
+    from taian_titles.ruleset import engine_limits
+    assert engine_limits([_rule_testing(FIELDS_PER_FACT)]) == []
+    (problem,) = engine_limits([_rule_testing(FIELDS_PER_FACT + 1)])
+    assert f"the rules test {FIELDS_PER_FACT + 1} fields of 'wide_fact'" in problem
+    assert f"at most {FIELDS_PER_FACT} fields" in problem
+
+
+def test_the_core_holds_as_many_properties_as_the_adapter_may_send():
+    """A fact with every field a ruleset may test, and the adapter's four, is asserted and
+    matched by the core as built (a table of 32 properties an object when the Makefile builds it)."""
+    from taian_titles.limits import FIELDS_PER_FACT
+    import attrs
+    engine = Engine([attrs.evolve(default_ruleset(), rules=(_rule_testing(FIELDS_PER_FACT),))])
+    fact = {"t": "wide_fact", **{f"f{n}": n for n in range(FIELDS_PER_FACT)}}
+    # two applicants in one session: every fact also carries the applicant's key
+    firings = engine.run_many([[fact], [dict(fact, f0=-1)]])
+    assert [[f.rule_id for f in each] for each in firings] == [["wide"], []]
