@@ -9,14 +9,15 @@ byte-identical to the command's for the same input.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Callable, Iterable
+import itertools
+from typing import Any, Callable, Iterable, Iterator
 
-from .api import BatchError, check_quota_record, evaluate_record
+from .api import BATCH, BatchError, check_quota_record, evaluate_record, evaluate_records
 from .decision import Decision, QuotaError, QuotaResult
 from .io import Item, Unparsable, Writer
 from .policy import Policy
 
-__all__ = ["evaluate_entry", "quota_entry", "write_evaluations", "write_quota"]
+__all__ = ["evaluate_entry", "evaluate_entries", "quota_entry", "write_evaluations", "write_quota"]
 
 
 def evaluate_entry(index: int, line: int | None, record: Any, *, as_of: _dt.date | None, policy: Policy,
@@ -35,6 +36,34 @@ def evaluate_entry(index: int, line: int | None, record: Any, *, as_of: _dt.date
     if line is not None and isinstance(answer, BatchError):
         entry["error"]["line"] = line
     return answer, entry
+
+
+def evaluate_entries(items: Iterable[Item], *, as_of: _dt.date | None, policy: Policy, lenient: bool = False,
+                     size: int = BATCH) -> Iterator[tuple[int, int | None, Any, Decision | BatchError, dict[str, Any]]]:
+    """:func:`evaluate_entry` of every record, in input order, as ``(index, line, record, answer,
+    entry)``: the same answers, with the engine runs of ``size`` records at a time sharing
+    sessions (:func:`taian_titles.api.evaluate_records`, which never raises: a failed shared
+    session is run again applicant by applicant).  At most ``size`` records are held at once."""
+    numbered = enumerate(items)
+    while True:
+        part = list(itertools.islice(numbered, size))
+        if not part:
+            return
+        evaluable = [(index, record) for index, (_, record) in part if not isinstance(record, Unparsable)]
+        answers = iter(evaluate_records(evaluable, as_of=as_of, policy=policy, lenient=lenient))
+        for index, (line, record) in part:
+            answer: Decision | BatchError
+            if isinstance(record, Unparsable):
+                answer = BatchError(index, record.id, record.error())
+            else:
+                answer = next(answers)
+                settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
+                if settle:
+                    answer = settle(answer, index)
+            entry = answer.to_dict()
+            if line is not None and isinstance(answer, BatchError):
+                entry["error"]["line"] = line
+            yield index, line, record, answer, entry
 
 
 def quota_entry(index: int, line: int | None, record: Any, *, as_of: _dt.date | None, policy: Policy,

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import BatchError
-from .batch import evaluate_entry, quota_entry
+from .api import BATCH, BatchError
+from .batch import evaluate_entries, quota_entry
 from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
 from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
@@ -83,9 +83,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 errors = _evaluate_in_parallel(args, jobs, shape, items, total, screen, as_of, policy,
                                                writer, summary, full)
                 items = iter(())
-            for index, (line, record) in enumerate(progress(items, total, screen, not args.no_progress)):
-                answer, entry = evaluate_entry(index, line, record, as_of=as_of, policy=policy,
-                                               lenient=args.lenient)
+            # A file's records are evaluated BATCH at a time, their engine runs sharing sessions;
+            # a stream's (standard input, a pipe) one by one, so that a caller who writes one
+            # line and waits gets its answer.  Either way in input order, as they come.
+            answered = evaluate_entries(progress(items, total, screen, not args.no_progress), as_of=as_of,
+                                        policy=policy, lenient=args.lenient,
+                                        size=BATCH if total is not None else 1)
+            for index, line, record, answer, entry in answered:
                 if isinstance(answer, BatchError):
                     errors += 1
                     writer.write(answer, entry, True, _where(index, line, args.lang), record=record)

@@ -170,3 +170,22 @@ def test_an_applicant_with_many_items_gets_a_session_of_its_own(monkeypatch):
     got = [d.to_dict() for d in taian_titles.evaluate_many(records, as_of=_dt.date(2025, 6, 1))]
     assert got == [evaluate_record(i, r, as_of=_dt.date(2025, 6, 1)).to_dict() for i, r in enumerate(records)]
     assert sizes == [1, 1, 2]
+
+
+@given(st.lists(st.one_of(ts.applicant_dicts(), st.just({"id": "bad", "certificates": "x"}),
+                          st.just([1, 2]), st.just("unparsable")), min_size=1, max_size=30),
+       st.integers(1, 17))
+@settings(max_examples=25, deadline=None)
+def test_the_command_s_batches_give_each_record_the_entry_it_gets_alone(records, size):
+    """``evaluate --jobs 1`` on a file: records evaluated ``size`` at a time in shared sessions,
+    each entry (good, bad input, unreadable line) what the record gets alone, in input order."""
+    from taian_titles.batch import evaluate_entries, evaluate_entry
+    from taian_titles.errors import problem
+    from taian_titles.io import Unparsable
+    policy = default_policy()
+    items = [(n + 1, Unparsable(n + 1, problem("$", "not_json", line=n + 1, reason="x", column=1), "{")
+              if r == "unparsable" else r)
+             for n, r in enumerate(records)]
+    alone = [evaluate_entry(i, line, record, as_of=None, policy=policy)[1] for i, (line, record) in enumerate(items)]
+    batched = [(i, entry) for i, _, _, _, entry in evaluate_entries(iter(items), as_of=None, policy=policy, size=size)]
+    assert batched == list(enumerate(alone))
