@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -328,3 +330,31 @@ def test_the_crossover_runs_alone_from_the_command(capsys, tmp_path):
 
 def test_the_shipped_policy_is_both_documents_in_order():
     assert [d.id for d in taian_titles.default_policy().documents] == [MEASURE9, CROSSOVER]
+
+
+# ---------------------------------------------------------------- the documentation's examples are real output
+
+_EXAMPLE = re.compile(r"<!-- output: taian-titles (?P<args>.+?) -->\n```\w*\n(?P<shown>.*?)\n```", re.S)
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def doc_examples():
+    for name in ("officers.md", "developers.md"):
+        for match in _EXAMPLE.finditer((ROOT / "docs" / name).read_text("utf-8")):
+            yield pytest.param(match["args"], match["shown"], id=f"{name}: {match['args']}")
+
+
+@pytest.mark.parametrize("args, shown", list(doc_examples()))
+def test_the_crossover_examples_in_the_docs_are_what_the_command_prints(capsys, monkeypatch, args, shown):
+    """docs/officers.md and docs/developers.md show a crossover letter and its JSON: each is the
+    command's output today (the rulesets' digests aside, which change with every edit)."""
+    monkeypatch.chdir(ROOT)
+    status, out, _ = run(capsys, *shlex.split(args))
+    assert status == 0
+    assert _DIGEST.sub("sha256:…", shown) == _DIGEST.sub("sha256:…", out.rstrip("\n"))
+
+
+def test_both_pages_show_a_crossover_letter_and_its_json():
+    for name in ("officers.md", "developers.md"):
+        shown = {m["args"] for m in _EXAMPLE.finditer((ROOT / "docs" / name).read_text("utf-8"))}
+        assert any("--format text" in a for a in shown) and any("--format" not in a for a in shown), name
