@@ -358,3 +358,19 @@ def test_both_pages_show_a_crossover_letter_and_its_json():
     for name in ("officers.md", "developers.md"):
         shown = {m["args"] for m in _EXAMPLE.finditer((ROOT / "docs" / name).read_text("utf-8"))}
         assert any("--format text" in a for a in shown) and any("--format" not in a for a in shown), name
+
+
+def test_a_roster_states_the_basic_conditions_in_its_own_columns(capsys, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("编号,评估日期,近3年年度考核合格,已参加继续教育,技能等级1等级,技能等级1数字领域,技能等级1发证日期,"
+                      "工作经历1开始日期,工作经历1性质,工作经历1方向\n"
+                      "R-1,2025-06-01,否,,技师,否,2020-01-01,2020-01-01,技能工作,焊接\n"
+                      "R-2,2025-06-01,是,是,技师,否,2020-01-01,2020-01-01,技能工作,焊接\n", "utf-8")
+    status, out, err = run(capsys, "evaluate", str(roster), "--format", "json")
+    assert status == 0, err
+    first, second = json.loads(out)
+    assert [(n["code"], n["eligible_on"]) for n in first["not_met"]] == [(ENGINEER, None)]
+    assert "记录显示未全部合格" in first["not_met"][0]["explanation"]["zh"]
+    assert [o["code"] for o in second["outcomes"]] == [ENGINEER]
+    assert "记录显示已按规定参加" in second["outcomes"][0]["explanation"]["zh"]
+    assert "名单自有列" not in err  # both columns are read, not carried as the office's own
