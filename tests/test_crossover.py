@@ -374,3 +374,17 @@ def test_a_roster_states_the_basic_conditions_in_its_own_columns(capsys, tmp_pat
     assert [o["code"] for o in second["outcomes"]] == [ENGINEER]
     assert "记录显示已按规定参加" in second["outcomes"][0]["explanation"]["zh"]
     assert "名单自有列" not in err  # both columns are read, not carried as the office's own
+
+
+def test_a_level_without_an_occupation_leaves_no_empty_brackets():
+    record = applicant({"level": "technician", "digital": False, "issued_on": "2020-01-01"},
+                       {"level": "senior_worker", "digital": True}, work=[skilled("2020-01-01")])
+    d = evaluate(record)
+    texts = [t for e in (*d.outcomes, *d.not_met, *d.notes) for t in (e.explanation.zh, e.explanation.en)]
+    assert any(t.startswith("您持有技师，取得该等级后") for t in texts)
+    assert any("职业技能等级（第1项，技师）不属于数字领域职业" in t for t in texts)
+    assert any(t.startswith("You hold technician, and since") for t in texts)
+    assert not [t for t in texts if "（）" in t or "()" in t or "，）" in t or ", )" in t]
+    # with an occupation the brackets stay
+    assert "您持有技师（焊工）" in evaluate(applicant(level("technician", "2020-01-01", "焊工"),
+                                                   work=[skilled("2020-01-01")])).outcome(ENGINEER).explanation.zh
