@@ -592,26 +592,27 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
         seen.add(number)
         unique_certs.append(cert if number == cert.number else attrs.evolve(cert, number=number))
 
-    levels = list(draw(st.lists(skill_levels(as_of=day, issued=issued), **size)))
-    held_titles = list(draw(st.lists(titles(), **size)))
-    appraisals: bool | None = None
-    education: bool | None = None
-    if route_level is not None:  # keep the edge: nothing else opens or closes the route
-        levels = [s for s in levels if s.level not in route_levels] + [route_level]
-        held_titles = [t for t in held_titles if t.level.grade < route_grade]
-        appraisals = None if _maybe(draw) else True
-        education = None if _maybe(draw) else True
-
-    return Applicant(
+    # Drawn in the same order with or without the crossover knob, so that the knob leaves the
+    # other applicants (and the examples a derandomized run tries) as they were.
+    applicant = Applicant(
         id=id if id is not None else draw(_identifier("A-")),
         as_of=day,
-        appraisals_passed=appraisals,
-        continuing_education_done=education,
         certificates=tuple(draw(st.permutations(unique_certs))),
         work_periods=tuple(draw(st.permutations(periods))),
-        skill_levels=tuple(draw(st.permutations(levels))) if route_level is not None else tuple(levels),
-        titles=tuple(held_titles),
+        skill_levels=tuple(draw(st.lists(skill_levels(as_of=day, issued=issued), **size))),
+        titles=tuple(draw(st.lists(titles(), **size))),
         achievements=tuple(draw(st.lists(achievements(as_of=day, issued=issued), **size))),
+    )
+    if route_level is None:
+        return applicant
+    # keep the edge: nothing else opens or closes the route
+    levels = [s for s in applicant.skill_levels if s.level not in route_levels] + [route_level]
+    return attrs.evolve(
+        applicant,
+        skill_levels=tuple(draw(st.permutations(levels))),
+        titles=tuple(t for t in applicant.titles if t.level.grade < route_grade),
+        appraisals_passed=None if _maybe(draw) else True,
+        continuing_education_done=None if _maybe(draw) else True,
     )
 
 
