@@ -197,16 +197,30 @@ class Reference:
         for lang in _LANGS:
             parts = self.templates[rule_id][lang]
             text = []
+            closing_dropped = False  # the literal after an empty bracketed value loses its bracket
             for i, part in enumerate(parts):
                 if i % 2 == 0:
-                    text.append(part)
+                    text.append(part[1:] if closing_dropped else part)
+                    closing_dropped = False
                 elif part.startswith("$"):
                     name, _, attr = part[1:].partition(".")
                     value = self.ruleset.param(name)
                     text.append(str(value.rank) if attr == "rank" else self.params[name][lang])
                 else:
                     alias, _, field = part.partition(".")
-                    text.append(_display(bindings[alias][field], lang, self.labels))
+                    value = _display(bindings[alias][field], lang, self.labels)
+                    after = parts[i + 1] if i + 1 < len(parts) else ""
+                    if value == "" and after[:1] in ("）", ")") and text:
+                        # an optional value left empty takes its brackets or its separator with it
+                        before = text[-1]
+                        if before.endswith("（"):
+                            text[-1], closing_dropped = before[:-1], True
+                        elif before.endswith("("):
+                            text[-1], closing_dropped = before[:-1].rstrip(" "), True
+                        elif before.rstrip(" ").endswith(("，", ",")):
+                            text[-1] = before.rstrip(" ")[:-1]
+                        continue
+                    text.append(value)
             out.append("".join(text))
         return out[0], out[1]
 

@@ -295,6 +295,42 @@ def _compile_template(template: str, params: Mapping[str, Mapping[str, Any]], la
     return parts
 
 
+def _bracketed(parts: list[Any]) -> bool:
+    """Whether some placeholder stands right before a closing bracket: an optional value in
+    brackets ("技师（{s.occupation}）"), which the record may leave empty."""
+    return any(type(p) is not str and i + 1 < len(parts) and type(parts[i + 1]) is str
+               and parts[i + 1][:1] in ("）", ")") for i, p in enumerate(parts))
+
+
+def _fill_tidy(parts: list[Any], values: list[str]) -> str:
+    """The template filled in, where an empty value right before a closing bracket takes its
+    brackets ("技师（）" → "技师", "technician ()" → "technician") or its separator ("（第1项，技师，）"
+    → "（第1项，技师）") with it.  Only the template's own text is dropped, never a value."""
+    out: list[str] = []
+    drop_bracket = False
+    slot = 0
+    for i, part in enumerate(parts):
+        if type(part) is str:
+            if drop_bracket:
+                part = part[1:]
+                drop_bracket = False
+            out.append(part)
+            continue
+        value = values[slot]
+        slot += 1
+        if value == "" and i + 1 < len(parts) and type(parts[i + 1]) is str and parts[i + 1][:1] in ("）", ")") \
+                and out and type(parts[i - 1]) is str:
+            last = out[-1]
+            if last.endswith(("（", "(")):
+                out[-1] = last[:-1].removesuffix(" ") if last.endswith("(") else last[:-1]
+                drop_bracket = True
+            elif last.endswith(("，", ",", ", ")):
+                out[-1] = last.rstrip(" ")[:-1]
+            continue
+        out.append(value)
+    return "".join(out)
+
+
 def join_explanations(explanations: Iterable[Explanation]) -> Explanation:
     """Distinct explanations in a fixed order (independent of the engine's firing order)."""
     unique = set(explanations)
@@ -317,11 +353,15 @@ def _compile_explainer(rule: Rule, params: Mapping[str, Mapping[str, Any]], labe
     zh, en = (_compile_template(rule.explain[lang], params, lang, labels) for lang in LANGS)
     slots = tuple(dict.fromkeys(p for p in (*zh, *en) if type(p) is not str))
     rule_id = rule.id
+    tidy_zh, tidy_en = _bracketed(zh), _bracketed(en)
+
+    def render(parts: list[Any], lang: str, tidy: bool, bindings: Mapping[str, Mapping[str, Any]]) -> str:
+        if tidy:
+            return _fill_tidy(parts, [_display(bindings[p[0]][p[1]], lang, labels) for p in parts if type(p) is not str])
+        return "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], lang, labels) for p in parts])
 
     def render_one(bindings: Mapping[str, Mapping[str, Any]]) -> Explanation:
-        return Explanation(
-            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "zh", labels) for p in zh]),
-            "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], "en", labels) for p in en]))
+        return Explanation(render(zh, "zh", tidy_zh, bindings), render(en, "en", tidy_en, bindings))
 
     def explainer(bindings: Mapping[str, Mapping[str, Any]], memo: dict[Any, Explanation] | None) -> Explanation:
         if memo is None:

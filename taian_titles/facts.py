@@ -36,7 +36,10 @@ INPUT_FACTS: dict[str, frozenset[str]] = {
     "certificate": frozenset({"ref", "index", "number", "programme", "kind", "level", "direction",
                               "issued_on", "revoked"}),
     "work_period": frozenset({"ref", "index", "position", "kind", "direction", "start", "end", "ongoing", "employer"}),
-    "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on"}),
+    # ``dated``: the record gives the day the level was obtained (an undated level is held on any
+    # date, with ``issued_on`` UNDATED, but nothing can be counted from its date).
+    "skill_level": frozenset({"ref", "index", "position", "level", "rank", "digital", "occupation", "issued_on",
+                              "dated"}),
     "title": frozenset({"ref", "index", "position", "level", "rank", "digital", "speciality"}),
     "achievement": frozenset({"ref", "index", "position", "description", "date"}),
     # What the record says of conditions it cannot prove (the crossover's annual appraisals and
@@ -131,7 +134,7 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, 
         facts.append({
             "t": "skill_level", "ref": f"skill_level:{i}", "index": i, "position": i + 1, "level": s.level.code,
             "rank": s.level.rank, "digital": s.digital, "occupation": s.occupation or "",
-            "issued_on": s.issued_on.isoformat() if s.issued_on else UNDATED,
+            "issued_on": s.issued_on.isoformat() if s.issued_on else UNDATED, "dated": s.issued_on is not None,
         })
     skilled_time = counts.get("skilled_work_time")
     if skilled_time is not None:
@@ -139,12 +142,13 @@ def applicant_facts(applicant: Applicant, as_of: _dt.date, counts: Mapping[str, 
         refs = {id(w): f"work_period:{i}" for i, w in enumerate(applicant.work_periods)}
         for i, s in enumerate(applicant.skill_levels):
             years = skilled_time["years"].get(s.level.code)
-            since = s.issued_on or _dt.date.min
-            if years is None or since > as_of:
+            # Work is counted from the day the level was obtained: an undated level has no such
+            # day, so nothing is counted for it (the rules say the date is missing).
+            if years is None or s.issued_on is None or s.issued_on > as_of:
                 continue
+            since = s.issued_on
             fact = _skilled_work_time(skilled, refs, since, as_of, years)
-            fact.update(skill_ref=f"skill_level:{i}", level=s.level.code,
-                        since=s.issued_on.isoformat() if s.issued_on else UNDATED)
+            fact.update(skill_ref=f"skill_level:{i}", level=s.level.code, since=since.isoformat())
             facts.append(fact)
     facts.append({"t": "basic_conditions",
                   "appraisals": _state("appraisals", applicant.appraisals_passed, "passed", "not_passed"),

@@ -60,6 +60,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title": "数字人才评价结果告知书",
         "policy": "依据",
         "document_line": "{document}《{title}》，{issued_on}印发",
+        "document_line_year": "{document}《{title}》，{issued_on}年印发",
         "issuers": "发文单位",
         "name": "申请人",
         "applicant": "申请人编号",
@@ -95,6 +96,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "title": "Notice of evaluation: digital talent title routes",
         "policy": "Under",
         "document_line": "{document}, {title_en}, issued on {issued_on}",
+        "document_line_year": "{document}, {title_en}, issued in {issued_on}",
         "issuers": "Issued by",
         "name": "Applicant",
         "applicant": "Applicant id",
@@ -231,13 +233,28 @@ def _documents(policy: Policy, lang: str) -> list[dict[str, str]]:
         meta = document.metadata
         issued = meta.get("issued_on")
         issued = issued.isoformat() if hasattr(issued, "isoformat") else str(meta.get("issued", issued or ""))
+        # A document known only by its year (鲁人社发〔2020〕16号) is "issued in 2020", never "on".
+        line = w["document_line_year"] if len(issued) == 4 and issued.isdigit() else w["document_line"]
         out.append({"id": document.id, "document": str(meta.get("document", document.id)),
-                    "line": w["document_line"].format(
+                    "line": line.format(
                         document=meta.get("document", document.id), title=meta.get("title", ""),
-                        title_en=meta.get("title_en", meta.get("title", "")),
-                        issued_on=issued + ("年" if lang == "zh" and len(issued) == 4 else "")),
+                        title_en=meta.get("title_en", meta.get("title", "")), issued_on=issued),
                     "issuers": w["list_sep"].join(str(i) for i in meta.get("issuers", ()))})
     return out
+
+
+def _lead_document(decision: Decision, policy: Policy) -> Any:
+    """The document a letter is headed by: the first document of the policy whose rules gave an
+    outcome or a not-met entry, or the policy's first when none did.  A skilled talent whose only
+    routes are the crossover's gets the crossover's heading, not measure nine's "digital talent"."""
+    used = set()
+    for entry in (*decision.outcomes, *decision.not_met):
+        for rule_id in entry.rules[:1]:
+            try:
+                used.add(policy.rule(rule_id).document)
+            except KeyError:
+                pass
+    return next((d for d in policy.documents if d.id in used), policy.first)
 
 
 def letter_context(decision: Decision, lang: str = "zh", name: str | None = None) -> dict[str, Any]:
@@ -274,13 +291,15 @@ def letter_context(decision: Decision, lang: str = "zh", name: str | None = None
     name = name if name is not None else getattr(decision, "name", None)
     if name:
         header.insert(0, (w["name"], name))
+    lead = _lead_document(decision, policy)
     return {
-        "title": policy.words("letter_title", lang, w["title"]),
+        "title": lead.words.get("letter_title", {}).get(lang) or policy.words("letter_title", lang, w["title"]),
         "letterhead": policy.words("letterhead", lang, ""),
         "documents": _documents(policy, lang),
         "header": header,
         "outcomes": outcomes, "not_met": not_met, "note_sections": sections,
-        "no_outcomes": policy.words("no_outcomes", lang, w["no_outcomes"]),
+        "no_outcomes": (lead.words.get("no_outcomes", {}).get(lang)
+                        or policy.words("no_outcomes", lang, w["no_outcomes"])),
         "contact": policy.words("contact", lang, ""),
         "rulesets": [dict(r) for r in (decision.rulesets or (decision.ruleset,))],
     }

@@ -140,6 +140,18 @@ APPLICANT_TABLE = Table(
         Column("as_of", "评估日期", "as of", "date", "按哪一天评估，选填；不填为今天（命令行 --as-of 优先）。" + _DATE_HELP[0],
                "the evaluation date, optional; today when blank (the command's --as-of wins); " + _DATE_HELP[1],
                _dt.date(2025, 6, 1), aliases=("as_of",)),
+        Column("appraisals_passed", "近3年年度考核合格", "appraisals passed", "bool",
+               *_yes_no("职业贯通的基本条件：在现工作岗位上近3年年度考核是否均合格，选填；不填即记录中未说明"
+                        "（告知书列为申报时须另行证明的条件）；",
+                        "the crossover's basic condition: were the annual appraisals of the last 3 years in the "
+                        "current post all passed, optional; blank means not stated (the letter names it as a "
+                        "condition still to show):"),
+               "是", aliases=("年度考核合格", "appraisals_passed")),
+        Column("continuing_education_done", "已参加继续教育", "continuing education done", "bool",
+               *_yes_no("职业贯通的基本条件：是否按照规定参加专业技术人员继续教育，选填；不填即记录中未说明；",
+                        "the crossover's basic condition: was continuing education done as required, optional; "
+                        "blank means not stated:"),
+               None, aliases=("继续教育", "continuing_education_done")),
     ),
     groups=(
         Group("certificates", "证书", "certificate", "证书", "certificates", Certificate, repeats=2,
@@ -188,8 +200,10 @@ APPLICANT_TABLE = Table(
                    "工业互联网运维员", aliases=("工种",)),
             Column("digital", "数字领域", "digital", "bool", *_yes_no("是否数字领域职业；", "whether the occupation is in the digital field:"),
                    "是", aliases=("是否数字领域", "数字")),
-            Column("issued_on", "发证日期", "issued on", "date", "发证日期，选填。" + _DATE_HELP[0],
-                   "the date of issue, optional: " + _DATE_HELP[1], _dt.date(2023, 5, 10),
+            Column("issued_on", "发证日期", "issued on", "date",
+                   "发证日期，选填；职业贯通的年限自此日起算，不填则无法确认贯通年限。" + _DATE_HELP[0],
+                   "the date of issue, optional; the crossover counts its years from it, so without it "
+                   "they cannot be confirmed: " + _DATE_HELP[1], _dt.date(2023, 5, 10),
                    aliases=("取得日期", "issued_on", "issued")),
         )),
         Group("titles", "职称", "title", "职称", "titles", Title, repeats=1, columns=(

@@ -20,6 +20,12 @@ knob                        edge
                             (decision 1, the ruleset's ``in_force_from``).
 ``near_quota``              recommendation lists whose digital share is at, one below or one
                             above the smallest count that meets the quota (decision 10).
+``crossover_route``         the applicant holds a skill level of a crossover route (高级工 →
+                            assistant engineer, 技师 → engineer, 高级技师 and above → senior
+                            engineer) whose skilled work since the level's date reaches the
+                            route's 2/3/4-year anniversary within a few days of the evaluation
+                            date (鲁人社发〔2020〕16号); work may begin before the level (not
+                            counted) or be split by a gap.
 ==========================  =====================================================================
 
 The policy numbers (in-force date, years, quota share, digital directions) are read from a
@@ -85,6 +91,10 @@ __all__ = [
     "recommendation_lists",
     "recommendation_list_dicts",
     "quota_threshold",
+    "CROSSOVER_ROUTES",
+    "crossover_route_levels",
+    "crossover_route_years",
+    "crossover_work",
     "invalid_applicant_dicts",
     "APPLICANT_FAULTS",
     "invalid_recommendation_list_dicts",
@@ -416,6 +426,79 @@ def _draw_issue(draw: Any, as_of: _dt.date | None, issued: Issued, undated: bool
     return _day_between(draw, MIN_DATE, MAX_DATE if as_of is None else as_of + _days(366))
 
 
+# --------------------------------------------------------------------------- the crossover (鲁人社发〔2020〕16号)
+
+#: The crossover's routes (its ``crossover_route`` knob): each route's outcome code, the parameter
+#: of its years, and the grade of its title (a title held at that grade or above closes it).
+CROSSOVER_ROUTES: dict[str, tuple[str, str, int]] = {
+    "assistant_engineer": ("crossover_apply_assistant_engineer", "assistant_engineer_years", 2),
+    "engineer": ("crossover_apply_engineer", "engineer_years", 3),
+    "senior_engineer": ("crossover_apply_senior_engineer", "senior_engineer_years", 4),
+}
+
+
+def _route(route: str) -> tuple[str, str, int]:
+    name = route.removeprefix("crossover_apply_")
+    if name not in CROSSOVER_ROUTES:
+        raise ValueError(f"crossover_route must be one of {', '.join(CROSSOVER_ROUTES)}; got {route!r}")
+    return CROSSOVER_ROUTES[name]
+
+
+def _crossover_document(ruleset: Ruleset | None) -> Ruleset:
+    """The document that counts skilled work per level: ``ruleset`` if it does, else the shipped one."""
+    if ruleset is not None and "skilled_work_time" in ruleset.counts:
+        return ruleset
+    for document in default_policy().documents:
+        if "skilled_work_time" in document.counts:
+            return document
+    raise ValueError("no ruleset document counts skilled work per skill level (the crossover)")
+
+
+def crossover_route_years(route: str, ruleset: Ruleset | None = None) -> int:
+    """The years of skilled work a route asks (2, 3, 4 as shipped), from the crossover document
+    (``ruleset`` when it is one, else the shipped crossover)."""
+    return int(_crossover_document(ruleset).param(_route(route)[1]))
+
+
+def crossover_route_levels(route: str, ruleset: Ruleset | None = None) -> tuple[SkillLevel, ...]:
+    """The skill levels that open a route, from the crossover document's level → years table."""
+    table = _crossover_document(ruleset).counts["skilled_work_time"].parameters["years"]
+    return tuple(level for level in SkillLevel if table.get(level.code) == _route(route)[1])
+
+
+@st.composite
+def crossover_work(draw: Any, as_of: _dt.date, years: int) -> tuple[_dt.date, tuple[WorkPeriod, ...]]:
+    """``(issued_on, periods)``: the day a skill level was obtained and skilled work whose time
+    counted from that day (merged, decision 6) reaches its ``years`` anniversary within three days
+    of ``as_of``.
+
+    The work is one ongoing period from the level's date, or one that began before it (the days
+    before are not counted), or a finished period and an ongoing one with a gap, laid end to end
+    from a virtual start near ``as_of - years``.
+    """
+    target_start = add_years(as_of, -years) + _days(draw(st.integers(-3, 3)))
+    count = (as_of - target_start).days  # days counted up to the day before as_of
+    direction = _pick(draw, ("数控加工", "焊接", "电气设备维护", "工业互联网"))
+    kind = WorkKind.skilled
+    shape = draw(st.integers(0, 2)) if count >= 3 else 0
+    if shape == 0:  # ongoing from the level's date
+        return target_start, (WorkPeriod(start=target_start, kind=kind, direction=direction),)
+    if shape == 1:  # ongoing, begun before the level was obtained: counted from the level's date
+        early = target_start - _days(1 if _maybe(draw) else draw(st.integers(1, 3000)))
+        return target_start, (WorkPeriod(start=early, kind=kind, direction=direction),)
+    second_len = draw(st.integers(1, count - 1))
+    gap = draw(st.integers(1, 90))
+    second_start = as_of - _days(second_len)
+    first_end = second_start - _days(gap + 1)
+    first_start = first_end - _days(count - second_len - 1)
+    issued_on = first_start
+    if _maybe(draw):  # the first period began before the level: those days are not counted
+        first_start -= _days(draw(st.integers(1, 400)))
+    periods = [WorkPeriod(start=first_start, kind=kind, direction=direction, end=first_end),
+               WorkPeriod(start=second_start, kind=kind, direction=direction)]
+    return issued_on, tuple(draw(st.permutations(periods)))
+
+
 # --------------------------------------------------------------------------- applicants
 
 @st.composite
@@ -423,7 +506,8 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
                max_items: int = 3, near_anniversary: bool = False, leap_day: bool = False,
                issued_near_as_of: bool = False, near_in_force: bool = False,
                intermediate_training: bool = False, held_only: bool = False,
-               ongoing_only: bool = False, min_items: int = 0, id: str | None = None) -> Applicant:
+               ongoing_only: bool = False, min_items: int = 0, id: str | None = None,
+               crossover_route: str | None = None) -> Applicant:
     """An applicant whose ``as_of`` is set, with ``min_items`` to ``max_items`` items of each kind.
 
     ``as_of`` is a date, a strategy of dates, or None (then :func:`evaluation_dates` with
@@ -439,6 +523,15 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
     * ``held_only``: every dated item (certificate, skill level, achievement) is dated on or
       before ``as_of`` and no work period starts after it.
     * ``ongoing_only``: every work period is ongoing (no ``end``).
+    * ``crossover_route`` (``"assistant_engineer"``, ``"engineer"`` or ``"senior_engineer"``, or
+      the outcome code): the applicant holds, dated on or before ``as_of``, a skill level that
+      opens that route of the crossover (鲁人社发〔2020〕16号: 高级工, 技师, 高级技师 and above),
+      with skilled work whose time counted from the level's date reaches the route's anniversary
+      (2, 3 or 4 years, from the crossover document) within three days of ``as_of``
+      (:func:`crossover_work`).  So that the route turns on that anniversary alone, nothing else
+      counts towards it: no other skill level of the same route, no other skilled work, no title
+      at or above the route's title, and the basic conditions are stated as met or not stated
+      (never ``false``).  The years follow ``ruleset`` when it is the crossover document.
 
     Certificate numbers are unique, as the exchange format requires.
     """
@@ -464,6 +557,18 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
             periods = [p if p.end is None else WorkPeriod(p.start, p.kind, p.direction, None, p.employer)
                        for p in periods]
 
+    route_levels: tuple[SkillLevel, ...] = ()
+    route_level: SkillLevelRecord | None = None
+    route_grade = 0
+    if crossover_route is not None:
+        _, _, route_grade = _route(crossover_route)
+        route_levels = crossover_route_levels(crossover_route, ruleset)
+        issued_on, work = draw(crossover_work(day, crossover_route_years(crossover_route, ruleset)))
+        occupation = None if _maybe(draw) else draw(_free_text(("数控车工", "焊工", "工业互联网运维员")))
+        route_level = SkillLevelRecord(level=_pick(draw, route_levels), digital=_maybe(draw),
+                                       occupation=occupation, issued_on=issued_on)
+        periods.extend(work)
+
     size = {"min_size": min_items, "max_size": max(min_items, max_items)}
     certs.extend(draw(st.lists(certificates(as_of=day, issued=cert_issued, leap_day=leap_day), **size)))
     extra_periods = draw(st.lists(work_periods(as_of=day, leap_day=leap_day, ruleset=rs,
@@ -472,6 +577,8 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
     if near_anniversary:  # keep the edge: no other work counts towards the same merged time
         extra_periods = [p for p in extra_periods
                          if (p.kind, p.direction) != (WorkKind.professional_technical, direction)]
+    if crossover_route is not None:  # keep the edge: no other skilled work counts towards the route
+        extra_periods = [p for p in extra_periods if p.kind is not WorkKind.skilled]
     periods.extend(extra_periods)
     if held_only:
         periods = [p for p in periods if p.start <= day]
@@ -485,7 +592,9 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
         seen.add(number)
         unique_certs.append(cert if number == cert.number else attrs.evolve(cert, number=number))
 
-    return Applicant(
+    # Drawn in the same order with or without the crossover knob, so that the knob leaves the
+    # other applicants (and the examples a derandomized run tries) as they were.
+    applicant = Applicant(
         id=id if id is not None else draw(_identifier("A-")),
         as_of=day,
         certificates=tuple(draw(st.permutations(unique_certs))),
@@ -493,6 +602,17 @@ def applicants(draw: Any, *, as_of: DateLike = None, ruleset: Ruleset | None = N
         skill_levels=tuple(draw(st.lists(skill_levels(as_of=day, issued=issued), **size))),
         titles=tuple(draw(st.lists(titles(), **size))),
         achievements=tuple(draw(st.lists(achievements(as_of=day, issued=issued), **size))),
+    )
+    if route_level is None:
+        return applicant
+    # keep the edge: nothing else opens or closes the route
+    levels = [s for s in applicant.skill_levels if s.level not in route_levels] + [route_level]
+    return attrs.evolve(
+        applicant,
+        skill_levels=tuple(draw(st.permutations(levels))),
+        titles=tuple(t for t in applicant.titles if t.level.grade < route_grade),
+        appraisals_passed=None if _maybe(draw) else True,
+        continuing_education_done=None if _maybe(draw) else True,
     )
 
 
@@ -506,6 +626,7 @@ def applicants_at_edges(*, ruleset: Ruleset | None = None, max_items: int = 3) -
         applicants(ruleset=ruleset, max_items=max_items, leap_day=True, intermediate_training=True),
         applicants(ruleset=ruleset, max_items=max_items, issued_near_as_of=True),
         applicants(ruleset=ruleset, max_items=max_items, near_in_force=True),
+        *(applicants(ruleset=ruleset, max_items=max_items, crossover_route=route) for route in CROSSOVER_ROUTES),
     )
 
 

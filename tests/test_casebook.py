@@ -8,6 +8,7 @@ sees which cases the edit changes (3 years made 2 fails the M9-2d cases that tur
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import textwrap
@@ -23,7 +24,10 @@ from taian_titles.ruleset import default_ruleset, default_ruleset_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "rulesets" / "tairenshefa-2025-5.cases.toml"
+CROSSOVER_CASES = ROOT / "rulesets" / "lurenshefa-2020-16.cases.toml"
+CROSSOVER_RULESET = ROOT / "rulesets" / "lurenshefa-2020-16.toml"
 MEASURE9 = "tairenshefa-2025-5.measure9"
+CROSSOVER = "lurenshefa-2020-16.crossover"
 
 HEAD = f"""
 [casebook]
@@ -286,8 +290,11 @@ def test_unusable_files_and_rulesets_exit_2(capsys, tmp_path):
 # --------------------------------------------------------------------------- the shipped casebook
 
 def test_the_shipped_casebooks_are_found_beside_the_shipped_rulesets():
-    assert shipped_casebooks() == (SHIPPED,)
+    assert shipped_casebooks() == (CROSSOVER_CASES, SHIPPED)
     assert load_casebook(SHIPPED).ruleset == default_ruleset().id
+    assert load_casebook(CROSSOVER_CASES).ruleset == CROSSOVER
+    assert [load_casebook(p).ruleset for p in shipped_casebooks()] == \
+        sorted(d.id for d in taian_titles.default_policy().documents)
 
 
 def test_the_shipped_casebook_covers_every_clause_and_decision():
@@ -381,3 +388,70 @@ def test_an_office_that_makes_3_years_2_sees_the_cases_its_edit_changes(capsys, 
     same = taian_titles.load_policy(edited_ruleset(tmp_path, 3))
     assert [r.status for r in run_casebooks([SHIPPED], same).results] == \
         [r.status for r in run_casebooks([SHIPPED]).results]
+
+
+# --------------------------------------------------------------------------- the crossover's casebook
+
+def crossover_document():
+    return taian_titles.default_policy().document(CROSSOVER)
+
+
+def test_the_crossover_casebook_covers_every_route_clause_decision_and_level():
+    book = load_casebook(CROSSOVER_CASES)
+    assert 40 <= len(book.cases) <= 60
+    clauses = {c for case in book.cases for c in case.clauses}
+    # every clause a rule rests on (LR16-4, the technical schools' graduates, has no rule: the
+    # record does not carry education)
+    assert clauses == {r.clause for r in crossover_document().rules}
+    assert {d for case in book.cases for d in case.decisions} == {1, 2, 3, 4, 5}
+    levels = {s["level"] for case in book.cases for s in case.record.get("skill_levels", [])}
+    assert levels == {level.code for level in taian_titles.SkillLevel}
+    # each route the day before its anniversary (met the next day) and met on it
+    routes = {"crossover_apply_assistant_engineer", "crossover_apply_engineer", "crossover_apply_senior_engineer"}
+    day = datetime.timedelta(days=1)
+    eve = {code for case in book.cases for code, when in case.expect.get("not_met", {}).items()
+           if when == case.as_of + day}
+    met = {code for case in book.cases for code in case.expect.get("outcomes", ())}
+    assert eve == routes and met == routes
+    for key in ("appraisals_passed", "continuing_education_done"):
+        assert {case.record.get(key) for case in book.cases} == {True, False, None}, key
+
+
+def test_every_crossover_case_passes_with_measure_nine_and_alone():
+    composed = run_casebooks([CROSSOVER_CASES])
+    assert composed.summary.failed == 0, report_text(composed)
+    alone = run_casebooks([CROSSOVER_CASES, SHIPPED], taian_titles.load_policy(CROSSOVER_RULESET))
+    assert alone.summary.to_dict() == {"cases": len(composed.results) + len(load_casebook(SHIPPED).cases),
+                                       "passed": len(composed.results), "failed": 0,
+                                       "skipped": len(load_casebook(SHIPPED).cases)}
+
+
+def test_measure_nine_alone_skips_the_crossover_casebook(capsys):
+    status, out, _ = run(capsys, "ruleset", "test", "--ruleset", str(default_ruleset_path()))
+    assert status == 0
+    assert f"SKIP {CROSSOVER_CASES}" in out and CROSSOVER in out
+
+
+#: Crossover cases whose result turns on the engineer route's 3 years: with 2, each changes.
+TURN_ON_ENGINEER_YEARS = {
+    "LR16-3b：技师满3年的前一天，2025-03-01满足",
+    "决定1：高级工途径已满足，技师途径2027-01-01满足",
+    "决定2：多年的技能工作从取得技师之日起算，2026-06-01满3年",
+    "决定2：重叠和相连的技能工作合并，不重复计算，2023-12-31尚未满3年",
+    "决定2：只计技能工作，2026-09-01满3年",
+}
+
+
+def test_an_office_that_makes_the_engineer_route_2_years_sees_the_cases_it_changes(capsys, tmp_path):
+    text = CROSSOVER_RULESET.read_text("utf-8")
+    edited, count = re.subn(r"(\[parameters\.engineer_years\]\s*\nvalue\s*=\s*)\d+", r"\g<1>2", text)
+    assert count == 1
+    path = tmp_path / "engineer-years-2.toml"
+    path.write_text(edited, encoding="utf-8")
+    policy = taian_titles.load_policy(default_ruleset_path(), path)
+    failed = {r.case.name.split(" / ")[0]: r for r in run_casebooks([CROSSOVER_CASES], policy).failures}
+    assert set(failed) == TURN_ON_ENGINEER_YEARS
+    for result in failed.values():
+        assert {d.key for d in result.differences} & {"outcomes", "not_met"}, result
+    status, out, _ = run(capsys, "ruleset", "test", "--ruleset", str(default_ruleset_path()), "--ruleset", str(path))
+    assert status == 1 and out.count("FAIL ") == len(TURN_ON_ENGINEER_YEARS)

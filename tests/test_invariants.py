@@ -15,6 +15,10 @@ must hold for every applicant and lets hypothesis look for a counter-example:
 * ``eligible_on`` honesty: on that date M9-2d is met, the day before it is not;
 * explanation completeness: every outcome cites its clause and its items, its explanation is
   filled in, and every item left out is named in a note;
+* the crossover (鲁人社发〔2020〕16号): a route met stays met while the skilled work goes on; its
+  ``eligible_on`` is the first day it is met; more skilled work never removes a route; no route
+  is given for a title level held or exceeded (a title closes it with a note); a basic condition
+  stated false closes every route without a date; an undated level confirms no route;
 * the JSON exchange format round-trips;
 * every invalid record is rejected with the path of its fault, never with a traceback.
 
@@ -467,3 +471,94 @@ def test_every_invalid_recommendation_list_is_rejected_with_its_path(case: tuple
     with pytest.raises(tt.InputError) as caught:
         tt.recommendation_list_from_dict(record)
     assert [p.path for p in caught.value.problems] == [path]
+
+
+# --------------------------------------------------------------------------- the crossover (鲁人社发〔2020〕16号)
+
+CROSSOVER_CODES = {code: (route, grade) for route, (code, _, grade) in ts.CROSSOVER_ROUTES.items()}
+
+
+def crossover_codes(decision: tt.Decision) -> set[str]:
+    return {code for code in decision.codes if code in CROSSOVER_CODES}
+
+
+#: Applicants at each route's edge, every item held on ``as_of`` (so that nothing but time moves).
+CROSSOVER_APPLICANTS = st.one_of(*(ts.applicants(crossover_route=route, held_only=True)
+                                   for route in ts.CROSSOVER_ROUTES))
+
+
+@given(st.one_of(*(ts.applicants(crossover_route=route, held_only=True, ongoing_only=True)
+                   for route in ts.CROSSOVER_ROUTES)), st.integers(1, 3 * 366))
+def test_a_route_met_stays_met_while_the_skilled_work_goes_on(applicant: Applicant, days_later: int) -> None:
+    assert applicant.as_of is not None
+    before = crossover_codes(evaluate(applicant))
+    event(f"routes met: {len(before)}")
+    later = applicant.as_of + _dt.timedelta(days=days_later)
+    assert before <= crossover_codes(evaluate(applicant, later))
+
+
+@given(CROSSOVER_APPLICANTS)
+def test_eligible_on_is_the_first_day_the_route_is_met(applicant: Applicant) -> None:
+    """With ``eligible_on`` d for a route: met on d, not on d - 1."""
+    assert applicant.as_of is not None
+    decision = evaluate(applicant)
+    pending = [n for n in decision.not_met if n.code in CROSSOVER_CODES and n.eligible_on is not None]
+    event("route " + ("pending" if pending else "met or closed"))
+    for entry in pending:
+        day = entry.eligible_on
+        assert day is not None and day > applicant.as_of
+        assert entry.code in evaluate(applicant, day).codes, f"{entry.code} not met on eligible_on {day}"
+        assert entry.code not in evaluate(applicant, day - DAY).codes, f"{entry.code} met the day before {day}"
+
+
+@given(APPLICANTS, st.data())
+def test_adding_skilled_work_never_removes_a_route(applicant: Applicant, data: st.DataObject) -> None:
+    extra = data.draw(st.one_of(ts.work_periods(as_of=applicant.as_of, kind="skilled"),
+                                ts.work_periods(as_of=applicant.as_of, kind="skilled", near_anniversary=True)),
+                      label="skilled period")
+    bigger = attrs.evolve(applicant, work_periods=applicant.work_periods + (extra,))
+    assert crossover_codes(evaluate(applicant)) <= crossover_codes(evaluate(bigger))
+
+
+@given(APPLICANTS)
+def test_no_route_to_a_title_level_held_or_exceeded(applicant: Applicant) -> None:
+    decision = evaluate(applicant)
+    held = max((t.level.grade for t in applicant.titles), default=0)
+    for entry in (*decision.outcomes, *decision.not_met):
+        if entry.code in CROSSOVER_CODES:
+            _, grade = CROSSOVER_CODES[entry.code]
+            assert held < grade, f"{entry.code} given to the holder of a title of grade {held}"
+
+
+@given(CROSSOVER_APPLICANTS, ts.titles())
+def test_a_title_at_or_above_a_route_closes_it_with_a_note(applicant: Applicant, title: tt.Title) -> None:
+    with_title = evaluate(attrs.evolve(applicant, titles=applicant.titles + (title,)))
+    for code, (_, grade) in CROSSOVER_CODES.items():
+        if title.level.grade >= grade:
+            assert code not in with_title.codes and code not in {n.code for n in with_title.not_met}
+    if crossover_codes(evaluate(applicant)) - crossover_codes(with_title):
+        assert "title_already_held" in {n.code for n in with_title.notes}
+
+
+@given(CROSSOVER_APPLICANTS, st.sampled_from(("appraisals_passed", "continuing_education_done")))
+def test_a_basic_condition_stated_false_closes_every_route_without_a_date(applicant: Applicant, field: str) -> None:
+    decision = evaluate(attrs.evolve(applicant, **{field: False}))
+    assert not crossover_codes(decision)
+    pending = [n for n in decision.not_met if n.code in CROSSOVER_CODES]
+    assert pending and all(n.eligible_on is None for n in pending)
+
+
+@given(CROSSOVER_APPLICANTS)
+def test_an_undated_level_confirms_no_route(applicant: Applicant) -> None:
+    """「取得该等级后」: without the level's date nothing is counted; the route is not met, undated."""
+    # the highest route whose level is held: no title the knob keeps closes it
+    route, _ = max((v for v in CROSSOVER_CODES.values()
+                    if any(s.level in ts.crossover_route_levels(v[0]) for s in applicant.skill_levels)),
+                   key=lambda v: v[1])
+    code = ts.CROSSOVER_ROUTES[route][0]
+    levels = ts.crossover_route_levels(route)
+    undated = attrs.evolve(applicant, skill_levels=tuple(
+        attrs.evolve(s, issued_on=None) if s.level in levels else s for s in applicant.skill_levels))
+    decision = evaluate(undated)
+    assert code not in decision.codes
+    assert [(n.code, n.eligible_on) for n in decision.not_met if n.code == code] == [(code, None)]

@@ -18,6 +18,8 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "taian_titles/rulesets/tairenshefa-2025-5.toml" in names
     assert "taian_titles/rulesets/tairenshefa-2025-5.cases.toml" in names
+    assert "taian_titles/rulesets/lurenshefa-2020-16.toml" in names
+    assert "taian_titles/rulesets/lurenshefa-2020-16.cases.toml" in names
     assert "taian_titles/strategies.py" in names
     assert "taian_titles/py.typed" in names  # PEP 561: type checkers read the package's annotations
     assert "taian_titles/schemas/applicant.schema.json" in names and "taian_titles/schemas/openapi.json" in names
@@ -35,8 +37,9 @@ def test_an_installed_wheel_evaluates_outside_a_checkout(tmp_path):
         " 'direction': '人工智能', 'issued_on': '2024-01-01'}]})\n"
         "print(d.highest_recognized_title.code)\n"
         "from taian_titles.casebook import shipped_casebooks\n"
-        "(book,) = shipped_casebooks()\n"
-        f"assert book.is_relative_to({str(target)!r}) and book.name == 'tairenshefa-2025-5.cases.toml', book\n"
+        "books = shipped_casebooks()\n"
+        f"assert all(b.is_relative_to({str(target)!r}) for b in books), books\n"
+        "assert [b.name for b in books] == ['lurenshefa-2020-16.cases.toml', 'tairenshefa-2025-5.cases.toml'], books\n"
         "import json, taian_titles.schema as S\n"
         "shipped = pathlib.Path(taian_titles.__file__).parent / 'schemas' / 'decision.schema.json'\n"
         "assert json.loads(shipped.read_text('utf-8')) == S.schema('decision')\n"

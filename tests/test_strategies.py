@@ -325,3 +325,77 @@ def test_strategies_follow_the_ruleset_given() -> None:
     moved = attrs.evolve(RULESET, parameters=params)
     reach(ts.evaluation_dates(ruleset=moved, near_in_force=True), lambda d: d == _dt.date(2026, 1, 1))
     assert find(ts.evaluation_dates(ruleset=moved), lambda d: True, settings=FIND) >= _dt.date(2026, 1, 1)
+
+
+# --------------------------------------------------------------------------- the crossover's routes
+
+ROUTES = tuple(ts.CROSSOVER_ROUTES)
+
+
+def route_level(applicant: Applicant, route: str) -> tt.SkillLevelRecord:
+    """The one skill level of ``route`` the knob promises, dated on or before ``as_of``."""
+    levels = ts.crossover_route_levels(route)
+    (held,) = [s for s in applicant.skill_levels if s.level in levels]
+    assert held.issued_on is not None and applicant.as_of is not None and held.issued_on <= applicant.as_of
+    return held
+
+
+def route_anniversary(applicant: Applicant, route: str) -> _dt.date | None:
+    """The day the route's years are met: the skilled work counted from the level's date, as
+    decision 6 counts it (worked out here, not by the library's facts)."""
+    assert applicant.as_of is not None
+    since = route_level(applicant, route).issued_on
+    assert since is not None
+    counted = [(max(w.start, since), w.end) for w in applicant.work_periods
+               if w.kind is WorkKind.skilled and (w.end is None or w.end >= since)]
+    return worktime.anniversary(counted, applicant.as_of, ts.crossover_route_years(route))
+
+
+def test_crossover_routes_follow_the_crossover_document() -> None:
+    assert [ts.crossover_route_years(r) for r in ROUTES] == [2, 3, 4]
+    assert [tuple(s.code for s in ts.crossover_route_levels(r)) for r in ROUTES] == [
+        ("senior_worker",), ("technician",), ("senior_technician", "special_technician", "chief_technician")]
+    with pytest.raises(ValueError, match="crossover_route must be one of"):
+        find(ts.applicants(crossover_route="doctor"), lambda a: True, settings=FIND)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_crossover_route_puts_the_anniversary_within_days_of_as_of(route: str) -> None:
+    @settings(FIND, max_examples=30)
+    @given(ts.applicants(crossover_route=route))
+    def check(applicant: Applicant) -> None:
+        day = route_anniversary(applicant, route)
+        assert day is not None and abs((day - applicant.as_of).days) <= 4  # type: ignore[operator]
+        code, _, grade = ts.CROSSOVER_ROUTES[route]
+        assert all(t.level.grade < grade for t in applicant.titles)
+        assert applicant.appraisals_passed is not False and applicant.continuing_education_done is not False
+
+    check()
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_crossover_route_reaches_the_anniversary_and_the_days_either_side(route: str) -> None:
+    day = _dt.timedelta(days=1)
+    strategy = ts.applicants(crossover_route=route)
+    reach(strategy, lambda a: route_anniversary(a, route) == a.as_of)
+    reach(strategy, lambda a: route_anniversary(a, route) == a.as_of + day)  # met tomorrow
+    reach(strategy, lambda a: route_anniversary(a, route) == a.as_of - day)  # met yesterday
+    # work begun before the level's date, and work split by a gap
+    reach(strategy, lambda a: any(w.start < route_level(a, route).issued_on for w in a.work_periods
+                                  if w.kind is WorkKind.skilled))
+    reach(strategy, lambda a: sum(w.kind is WorkKind.skilled for w in a.work_periods) >= 2)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_crossover_route_is_met_on_the_anniversary_and_not_the_day_before(route: str) -> None:
+    """The edge itself, through the library: the example the strategy reaches with the anniversary
+    on ``as_of`` has the route met; the same record a day earlier has it not yet met, with that
+    day as ``eligible_on``."""
+    code = ts.CROSSOVER_ROUTES[route][0]
+    applicant = reach(ts.applicants(crossover_route=route, held_only=True),
+                      lambda a: route_anniversary(a, route) == a.as_of)
+    assert applicant.as_of is not None
+    assert code in tt.evaluate(applicant).codes
+    before = tt.evaluate(applicant, as_of=applicant.as_of - _dt.timedelta(days=1))
+    assert code not in before.codes
+    assert [n.eligible_on for n in before.not_met if n.code == code] == [applicant.as_of]
