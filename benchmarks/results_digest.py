@@ -33,6 +33,8 @@ def digest(policy: taian_titles.Policy, n: int = N_APPLICANTS, one_by_one: bool 
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and not sys.argv[1].isdigit()):
+        sys.exit("usage: python benchmarks/results_digest.py [N]   (N applicants, 10,000 by default)")
     n = int(sys.argv[1]) if len(sys.argv) > 1 else N_APPLICANTS
     for name, policy in (("measure nine alone", taian_titles.load_policy(default_ruleset_path())),
                          ("shipped policy", taian_titles.default_policy())):
