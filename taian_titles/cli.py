@@ -55,6 +55,7 @@ from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
 from .summary import SUMMARY_FORMATS, BatchSummary, group_value
+from .coverage import DEFAULT_SECONDS
 from .tools import differences, ruleset_text, ruleset_to_dict, shipped_counterpart, smoke_test, warnings
 
 __all__ = ["main"]
@@ -387,7 +388,32 @@ def _cmd_ruleset_check(args: argparse.Namespace) -> int:
             print(f"   changed: {line}")
     for line in notices:
         print(f"   warning: {line}")
+    if args.coverage:
+        return _coverage(policy, args)
     return 0
+
+
+def _coverage(policy: Policy, args: argparse.Namespace) -> int:
+    """``ruleset check --coverage``: the search for rules that never fire and overlaps; exit 1
+    on an overlap (a counterexample found), and with ``--strict`` on any other finding."""
+    from .coverage import coverage_text, search
+
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        raise UsageError("--coverage searches with hypothesis: pip install 'taian-titles[strategies]'") from None
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be more than 0")
+    print(f"coverage: searching for at most {args.seconds:g} s with taian_titles.strategies ...", flush=True)
+    report = search(policy, seconds=args.seconds)
+    text = coverage_text(report)
+    head, *rest = text.splitlines()
+    print(head)
+    for line in rest:
+        print(f"   {line}")
+    if report.overlaps:
+        return 1
+    return 1 if args.strict and not report.clean else 0
 
 
 def _cmd_ruleset_test(args: argparse.Namespace) -> int:
@@ -602,6 +628,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.set_defaults(func=_cmd_ruleset_show)
     p_check = rs_sub.add_parser("check", help="validate ruleset files as one policy; every problem names its entry")
     p_check.add_argument("paths", metavar="PATH", nargs="+", help="the ruleset files to check, in the policy's order")
+    p_check.add_argument("--coverage", action="store_true",
+                         help="also search (with taian_titles.strategies) for records firing every rule and "
+                              "producing every outcome code; report rules never fired with the conditions they "
+                              "wait for, exclusive outcomes produced together (exit 1) with the record, and "
+                              "parameters, outcome codes and notes nothing uses")
+    p_check.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, metavar="N",
+                         help=f"the search's time bound (default {DEFAULT_SECONDS:g})")
+    p_check.add_argument("--strict", action="store_true",
+                         help="with --coverage, exit 1 when anything is reported (a rule or outcome not reached, "
+                              "something unused), not only on an overlap")
     p_check.set_defaults(func=_cmd_ruleset_check)
     p_test = rs_sub.add_parser(
         "test", help="run casebooks (worked cases with expected outcomes) against the policy",
