@@ -435,9 +435,10 @@ def _joined(rule: Rule, by_type: Mapping[str, list[dict[str, Any]]], params: Map
 
 
 def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, min_records: int = MIN_RECORDS,
-           clock: Callable[[], float] = time.monotonic) -> CoverageReport:
+           max_records: int | None = None, clock: Callable[[], float] = time.monotonic) -> CoverageReport:
     """Search for records that fire each rule of ``policy`` (default the shipped one) and produce
-    each outcome code, for at most ``seconds``; see the module's docstring."""
+    each outcome code, for at most ``seconds`` (and at most ``max_records`` records: the same
+    records on any machine, the search being derandomised); see the module's docstring."""
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis.errors import NoSuchExample
 
@@ -456,6 +457,8 @@ def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, mi
         tracker.see(*drawn)
         if tracker.applicants + tracker.lists >= min_records and tracker.done():
             stopped = True
+            return True
+        if max_records is not None and tracker.applicants + tracker.lists >= max_records:
             return True
         return clock() - start >= seconds
 
