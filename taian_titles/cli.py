@@ -556,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "each replacing the base document with the same ruleset id; the other documents stay), "
                     "in one pass; report how many records changed, per outcome code how many gained it, lost "
                     "it or had its eligible_on moved (per group with --group-by), and the changed records.  "
-                    "Recommendation lists (M9-4) are compared the same way.  See docs/policy-owners.md.",
+                    "Recommendation lists (the quota check) are compared the same way.  See docs/policy-owners.md.",
         epilog="Exit status: 0 compared (records that could not be evaluated are counted in the report); "
                "2 unusable input, ruleset or command line.")
     p_cmp.add_argument("file", metavar="FILE", help="applicants or recommendation lists: JSON, JSON Lines, or a "

@@ -41,7 +41,7 @@ from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from
 from .facts import applicant_facts, recommendation_list_facts
 from .limits import check_model
 from .model import Applicant, RecommendationList
-from .decision import build_decision, build_quota_result
+from .decision import build_quota_result
 from .policy import Policy, default_policy, load_policy, reform_policy
 from .ruleset import Ruleset
 
@@ -256,19 +256,19 @@ def _applicants(builder: "_Builder", part: list[tuple[int, Any]], as_of: _dt.dat
             except Exception as exc:
                 prepared[side].append(exc)
                 facts[side].append([])
-    answers: dict[int, list[Decision | BatchError]] = {}
+    answers: dict[int, list[Any]] = {}
     for side in sides:
         policy = base if side == 0 else reform
         good = [k for k, p in enumerate(prepared[side]) if not isinstance(p, Exception)]
         firings = policy.run_engine([facts[side][k] for k in good])
-        out: list[Decision | BatchError | None] = [None] * len(ready)
+        out: list[Any] = [None] * len(ready)
+        plans = policy.plans
         for k, fired in zip(good, firings):
             index, record, _applicant, day = ready[k]
-            p = prepared[side][k]
             try:
                 if isinstance(fired, BaseException):
                     raise fired
-                out[k] = build_decision(p.id, day, fired, policy, p.name)  # type: ignore[union-attr]
+                out[k] = _Key(_firings_key(fired, plans))  # type: ignore[call-overload]
             except Exception as exc:
                 out[k] = _batch_error(index, record, exc, lenient)
         for k, p in enumerate(prepared[side]):
@@ -317,6 +317,44 @@ def _unwrap(record: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- what differs
+
+class _Key(tuple):  # type: ignore[type-arg]
+    """What an applicant's decision says that :func:`compare` compares, made from the engine's
+    firings exactly as :func:`taian_titles.decision.build_decision` makes the decision's codes
+    (explanations are not rendered: they are not compared): (outcome codes, sorted (not_met code,
+    earliest eligible_on or None), highest title code or None, note codes)."""
+
+    __slots__ = ()
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return self[0]  # type: ignore[no-any-return]
+
+
+def _firings_key(firings: Iterable[Any], plans: Mapping[str, Any]) -> tuple[Any, ...]:
+    outcomes: set[str] = set()
+    not_met: dict[str, str | None] = {}
+    notes: set[str] = set()
+    highest = None
+    for rule_id, _bindings, concluded in firings:
+        plan = plans[rule_id]
+        kind = plan.kind
+        if kind == "outcome":
+            outcomes.add(plan.target)
+        elif kind == "not_met":
+            day = concluded[0].get("eligible_on") if concluded else None
+            if plan.target not in not_met:
+                not_met[plan.target] = day or None
+            elif day and (not_met[plan.target] is None or day < not_met[plan.target]):  # type: ignore[operator]
+                not_met[plan.target] = day
+        elif kind == "note":
+            notes.add(plan.target)
+        elif kind == "highest_title":
+            if highest is None or plan.level.rank > highest.rank:
+                highest = plan.level
+    return (frozenset(outcomes), tuple(sorted(not_met.items())), highest.code if highest else None,
+            frozenset(notes))
+
 
 def _decision_key(d: Decision) -> tuple[Any, ...]:
     return (frozenset(o.code for o in d.outcomes),
@@ -437,6 +475,8 @@ def _code_order(base: Policy, reform: Policy, seen: Mapping[str, Any]) -> list[s
 
 def _present(answer: Any) -> tuple[str, ...]:
     """The codes an answer gives (an applicant's outcomes; a list's code when it meets the quota)."""
+    if isinstance(answer, _Key):
+        return tuple(answer.codes)
     if isinstance(answer, Decision):
         return tuple(o.code for o in answer.outcomes)
     if isinstance(answer, QuotaResult):
@@ -447,8 +487,9 @@ def _present(answer: Any) -> tuple[str, ...]:
 def _difference(index: int, model: Any, is_list: bool, group: str | None, before: Any, after: Any) -> Change | None:
     record_id = getattr(model, "unit" if is_list else "id", None)
     kind = "list" if is_list else "applicant"
-    if isinstance(before, Decision) and isinstance(after, Decision):
-        kb, ka = _decision_key(before), _decision_key(after)
+    if isinstance(before, (Decision, _Key)) and isinstance(after, (Decision, _Key)):
+        kb = before if isinstance(before, _Key) else _decision_key(before)
+        ka = after if isinstance(after, _Key) else _decision_key(after)
         if kb == ka:
             return None
         gained = tuple(sorted(ka[0] - kb[0]))
@@ -485,7 +526,7 @@ def _difference(index: int, model: Any, is_list: bool, group: str | None, before
 
 
 def _is_error(answer: Any) -> bool:
-    return not isinstance(answer, (Decision, QuotaResult))
+    return not isinstance(answer, (Decision, QuotaResult, _Key))
 
 
 def group_of(record: Any, model: Any, field: str) -> str | None:

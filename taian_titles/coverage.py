@@ -120,7 +120,8 @@ class CoverageReport:
     unproduced: tuple[tuple[str, str], ...]  # (document, outcome code) no record of the search got
     overlaps: tuple[Overlap, ...]
     exclusive_checked: int
-    last_new_rule: tuple[int, float] = (0, 0.0)  # (records, seconds) when the last rule to fire first fired
+    last_new_rule: tuple[int, float] = (0, 0.0)
+    max_records: int | None = None  # set when the search ended at this many records  # (records, seconds) when the last rule to fire first fired
     unused_parameters: tuple[tuple[str, str], ...] = ()  # (document, parameter)
     unconcluded_codes: tuple[tuple[str, str], ...] = ()  # (document, code) no rule concludes
     unwritten_notes: tuple[tuple[str, str], ...] = ()  # (document, note code) no rule writes
@@ -200,12 +201,16 @@ def _strategy(policy: Policy) -> Any:
             lambda pair: ("applicant", attrs.evolve(applicant, appraisals_passed=pair[0],
                                                    continuing_education_done=pair[1])))
 
+    # The lowest skill level a policy's rules name as a parameter (the crossover's range).
+    floors = [d.param(n) for d in policy.documents for n, p in d.parameters.items() if p.get("type") == "skill_level"]
+    floor = min(floors, key=lambda level: level.rank) if floors else None
+
     @st.composite
     def crossover(draw: Any) -> Any:
-        """An applicant with skill levels of the crossover's range and skilled work (LR16)."""
+        """An applicant with skill levels at or above ``floor`` and skilled work (the crossover)."""
         applicant = draw(ts.applicants(ruleset=rs, max_items=1))
         day = applicant.as_of
-        levels = draw(st.lists(ts.skill_levels(as_of=day, issued="held", min_level="senior_worker"),
+        levels = draw(st.lists(ts.skill_levels(as_of=day, issued="held", min_level=floor),
                                min_size=1, max_size=2))
         work = draw(st.lists(ts.work_periods(as_of=day, kind="skilled", ruleset=rs), min_size=1, max_size=2))
         return attrs.evolve(applicant, skill_levels=applicant.skill_levels + tuple(levels),
@@ -450,17 +455,22 @@ def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, mi
     tracker = _Tracker(policy)
     start = clock()
     tracker.clock, tracker.start = clock, start
-    stopped = False
+    stopped = limited = False
+
+    finished = False
 
     def condition(drawn: tuple[str, Any]) -> bool:
-        nonlocal stopped
+        nonlocal stopped, limited, finished
+        if finished:  # find() calls it once more with the example it stopped at: seen already
+            return True
         tracker.see(*drawn)
         if tracker.applicants + tracker.lists >= min_records and tracker.done():
-            stopped = True
-            return True
-        if max_records is not None and tracker.applicants + tracker.lists >= max_records:
-            return True
-        return clock() - start >= seconds
+            stopped = finished = True
+        elif max_records is not None and tracker.applicants + tracker.lists >= max_records:
+            limited = finished = True
+        else:
+            finished = clock() - start >= seconds
+        return finished
 
     own = settings(max_examples=10 ** 9, database=None, derandomize=True, phases=[Phase.generate],
                    suppress_health_check=list(HealthCheck), deadline=None, report_multiple_bugs=False)
@@ -468,7 +478,8 @@ def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, mi
         find(_strategy(policy), condition, settings=own)
     except NoSuchExample:  # pragma: no cover - the bound or the goal ends the search first
         pass
-    return tracker.report(seconds, clock() - start, stopped)
+    report = tracker.report(seconds, clock() - start, stopped)
+    return attrs.evolve(report, max_records=max_records if limited else None)
 
 
 # --------------------------------------------------------------------------- the report as text
@@ -480,7 +491,7 @@ def coverage_text(report: CoverageReport) -> str:
     fired = sum(1 for n in r.rules.values() if n)
     produced = sum(1 for n in r.outcomes.values() if n)
     how = ("stopped early: every rule fired and every outcome code was produced" if r.stopped_early
-           else "the time bound ended it")
+           else f"ended at {r.max_records:,} records" if r.max_records else "the time bound ended it")
     lines = [f"coverage: searched {r.applicants:,} applicants and {r.lists:,} recommendation lists in "
              f"{r.elapsed:.1f} s (bound {r.seconds:g} s; {how}); rules fired {fired}/{total_rules}, outcome codes "
              f"produced {produced}/{len(r.outcomes)}, exclusive declarations checked {r.exclusive_checked}, "

@@ -263,3 +263,17 @@ def test_the_shipped_copy_of_a_ruleset_compares_as_the_same_policy(tmp_path):
     shutil.copy(MEASURE9, copy)
     c = compare(APPLICANTS, reform=load_policy(copy, CROSSOVER))
     assert c.same_policy and c.changed == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ts.applicants_at_edges())
+def test_what_compare_reads_of_the_firings_is_what_the_decision_says(applicant):
+    from taian_titles.compare import _decision_key, _firings_key
+    from taian_titles.decision import build_decision
+    from taian_titles.facts import applicant_facts
+
+    for policy in (default_policy(), reform_policy(default_policy(), BOTH)):
+        prepared = policy.prepare(applicant)
+        firings = policy.engine.run(applicant_facts(prepared, applicant.as_of, policy.counts))
+        decision = build_decision(prepared.id, applicant.as_of, firings, policy)
+        assert _firings_key(firings, policy.plans) == _decision_key(decision)
