@@ -268,13 +268,13 @@ def _applicants(builder: "_Builder", part: list[tuple[int, Any]], as_of: _dt.dat
             try:
                 if isinstance(fired, BaseException):
                     raise fired
-                out[k] = _Key(_firings_key(fired, plans))  # type: ignore[call-overload]
+                out[k] = _Key(_firings_key(fired, plans))
             except Exception as exc:
                 out[k] = _batch_error(index, record, exc, lenient)
-        for k, p in enumerate(prepared[side]):
-            if isinstance(p, Exception):
-                out[k] = _batch_error(ready[k][0], ready[k][1], p, lenient)
-        answers[side] = out  # type: ignore[assignment]
+        for k, item in enumerate(prepared[side]):
+            if isinstance(item, Exception):
+                out[k] = _batch_error(ready[k][0], ready[k][1], item, lenient)
+        answers[side] = out
     if one:
         answers[1] = answers[0]
     for k, (index, record, applicant, _day) in enumerate(ready):
@@ -345,7 +345,7 @@ def _firings_key(firings: Iterable[Any], plans: Mapping[str, Any]) -> tuple[Any,
             day = concluded[0].get("eligible_on") if concluded else None
             if plan.target not in not_met:
                 not_met[plan.target] = day or None
-            elif day and (not_met[plan.target] is None or day < not_met[plan.target]):  # type: ignore[operator]
+            elif day and (not_met[plan.target] is None or day < not_met[plan.target]):
                 not_met[plan.target] = day
         elif kind == "note":
             notes.add(plan.target)
@@ -359,7 +359,7 @@ def _firings_key(firings: Iterable[Any], plans: Mapping[str, Any]) -> tuple[Any,
 def _decision_key(d: Decision) -> tuple[Any, ...]:
     return (frozenset(o.code for o in d.outcomes),
             tuple(sorted((n.code, n.eligible_on.isoformat() if n.eligible_on else None) for n in d.not_met)),
-            d.highest_recognized_title.code if d.highest_recognized_title else None,
+            str(getattr(d.highest_recognized_title, "code")) if d.highest_recognized_title else None,
             frozenset(n.code for n in d.notes))
 
 
@@ -661,7 +661,9 @@ def render_comparison(c: Comparison, fmt: str = "text", lang: str = "zh", *, lim
 
 def _head_lines(c: Comparison, lang: str) -> list[str]:
     w = _WORDS[lang]
-    refs = lambda p: ", ".join(f"{d.id} {d.version} ({d.source})" for d in p.documents)  # noqa: E731
+
+    def refs(policy: Policy) -> str:
+        return ", ".join(f"{d.id} {d.version} ({d.source})" for d in policy.documents)
     return [f"{w['base']}: {refs(c.base)}", f"{w['reform']}: {refs(c.reform)}"]
 
 
@@ -745,9 +747,10 @@ def _html(c: Comparison, lang: str, limit: int) -> str:
                     f"<th>{e_(c.group_by)}</th><th>{e_(w['records'])}</th><th>{e_(w['changed'])}</th>"
                     + "".join(f'<th title="{e_(code)}">{e_(_label(c.base, code, lang))} +/−</th>' for code in codes)
                     + "</tr></thead><tbody>")
-        for g, n in c.groups.items():
-            body.append(f"<tr><td>{e_(w['blank'] if g is None else g)}</td><td>{n.records}</td><td>{n.changed}</td>"
-                        + "".join(f"<td>+{n.codes[code].gained} / −{n.codes[code].lost}</td>" for code in codes)
+        for g, counts in c.groups.items():
+            body.append(f"<tr><td>{e_(w['blank'] if g is None else g)}</td><td>{counts.records}</td>"
+                        f"<td>{counts.changed}</td>"
+                        + "".join(f"<td>+{counts.codes[code].gained} / −{counts.codes[code].lost}</td>" for code in codes)
                         + "</tr>")
         body.append("</tbody></table>")
     if c.changes:
