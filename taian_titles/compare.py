@@ -631,8 +631,19 @@ def change_text(change: Change, policy: Policy, lang: str) -> str:
             word = "尚未满足" if lang == "zh" else "not yet met"
             parts.append(f"{word} {_label(policy, code, lang)}: {_show(b, lang)} → {_show(a, lang)}")
         else:
-            parts.append(f"{what}: {_show(b, lang)} → {_show(a, lang)}")
+            name = _FIELDS.get(what, (what, what))[0 if lang == "zh" else 1]
+            parts.append(f"{name}: {_show(b, lang)} → {_show(a, lang)}")
     return sep.join(parts)
+
+
+#: How a report names the other differences of a record.
+_FIELDS = {
+    "highest_recognized_title": ("可直接认定的最高职称", "highest recognised title"),
+    "notes": ("说明（去掉 → 新增）", "notes (gone → new)"),
+    "meets_quota": ("达到比例", "meets the quota"), "required_digital": ("至少需数字领域人数", "digital needed"),
+    "add_digital_needed": ("需增加", "to add"), "swap_needed": ("需替换", "to swap"),
+    "findings": ("名单问题（去掉 → 新增）", "findings (gone → new)"), "error": ("无法评估", "not evaluated"),
+}
 
 
 def _show(value: Any, lang: str) -> str:
@@ -668,7 +679,7 @@ def _head_lines(c: Comparison, lang: str) -> list[str]:
 
 
 def _table_text(c: Comparison, lang: str, limit: int, markdown: bool) -> str:
-    from .render import _line, _width, md_escape
+    from .render import _pad, _width, md_escape
 
     w = _WORDS[lang]
     e_ = md_escape if markdown else (lambda t: t)
@@ -690,7 +701,10 @@ def _table_text(c: Comparison, lang: str, limit: int, markdown: bool) -> str:
             return (["| " + " | ".join(header) + " |", "|---|" + ("---:|" if numbers else "---|") * (len(header) - 1)]
                     + ["| " + " | ".join(e_(x) for x in row) + " |" for row in rows])
         widths = [max(_width(x) for x in col) for col in zip(header, *rows)]
-        return [_line(header, widths), _line(["-" * n for n in widths], widths)] + [_line(r, widths) for r in rows]
+
+        def line(cells: list[str]) -> str:  # numbers right-aligned, text left-aligned
+            return "  ".join(_pad(x, n, right=numbers and i > 0) for i, (x, n) in enumerate(zip(cells, widths))).rstrip()
+        return [line(header), line(["-" * n for n in widths])] + [line(r) for r in rows]
 
     header = [w["outcome"], *(w[k] for k in _COLUMNS)]
     rows = [[f"{_label(c.base, code, lang)} ({code})", *(str(getattr(c.codes[code], k)) for k in _COLUMNS)]
@@ -732,8 +746,10 @@ def _html(c: Comparison, lang: str, limit: int) -> str:
                 f'<b id="changed">{c.changed}</b> · {e_(w["errors"])} <b>{c.errors}</b></p>')
     if c.same_policy:
         body.append(f"<p>{e_(w['same'])}</p>")
-    body.append(_chart([(_label(c.base, code, lang), code, c.codes[code].gained, c.codes[code].lost)
-                        for code in codes], w, lang))
+    moving = [code for code in codes if c.codes[code].gained or c.codes[code].lost or c.codes[code].moved]
+    if moving:
+        body.append(_chart([(_label(c.base, code, lang), code, c.codes[code].gained, c.codes[code].lost)
+                            for code in moving], w, lang))
     body.append("<table><thead><tr>" + "".join(f"<th>{e_(x)}</th>" for x in
                                                [w["outcome"], w["code"], *(w[k] for k in _COLUMNS)])
                 + "</tr></thead><tbody>")
@@ -745,12 +761,12 @@ def _html(c: Comparison, lang: str, limit: int) -> str:
     if c.group_by is not None:
         body.append(f"<h2>{e_(w['by_group'].format(column=c.group_by))}</h2><table><thead><tr>"
                     f"<th>{e_(c.group_by)}</th><th>{e_(w['records'])}</th><th>{e_(w['changed'])}</th>"
-                    + "".join(f'<th title="{e_(code)}">{e_(_label(c.base, code, lang))} +/−</th>' for code in codes)
+                    + "".join(f'<th title="{e_(code)}">{e_(_label(c.base, code, lang))} +/−</th>' for code in moving)
                     + "</tr></thead><tbody>")
         for g, counts in c.groups.items():
             body.append(f"<tr><td>{e_(w['blank'] if g is None else g)}</td><td>{counts.records}</td>"
                         f"<td>{counts.changed}</td>"
-                        + "".join(f"<td>+{counts.codes[code].gained} / −{counts.codes[code].lost}</td>" for code in codes)
+                        + "".join(f"<td>+{counts.codes[code].gained} / −{counts.codes[code].lost}</td>" for code in moving)
                         + "</tr>")
         body.append("</tbody></table>")
     if c.changes:
@@ -785,7 +801,7 @@ def _chart(bars: list[tuple[str, str, int, int]], w: Mapping[str, str], lang: st
 
     label_w = min(520, max([text_width(label) for label, *_ in bars] + [80]) + 16)
     half, row_h, top = 200, 28, 50
-    width, height = label_w + 2 * half + 40, top + row_h * max(len(bars), 1) + 10
+    width, height = label_w + 2 * half + 110, top + row_h * max(len(bars), 1) + 10  # room for "+N / −N"
     peak = max([max(g, l) for *_, g, l in bars] + [1])
     mid = label_w + half
     out = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
@@ -811,10 +827,14 @@ def _chart(bars: list[tuple[str, str, int, int]], w: Mapping[str, str], lang: st
 # --------------------------------------------------------------------------- a generated population
 
 def generated_population(n: int, *, seed: int = 0, ruleset: Ruleset | None = None,
-                         units: Sequence[str] | None = None) -> list[Applicant]:
-    """``n`` applicants drawn from the public strategies (:func:`taian_titles.strategies.applicants_at_edges`),
-    the same for the same ``seed``: ids ``G-00001`` …, each with a county in ``meta`` (one of
-    ``units``, by default Taian's nine recommending units) to group by.  Needs hypothesis."""
+                         units: Sequence[str] | None = None, strategy: Any = None) -> list[Applicant]:
+    """``n`` applicants drawn from the public strategies (``strategy``, by default
+    :func:`taian_titles.strategies.applicants_at_edges`; for instance
+    ``applicants(intermediate_training=True)`` for a population of M9-2d candidates), the same
+    for the same ``seed``: ids ``G-00001`` …, each with a county in ``meta`` (one of ``units``, by
+    default Taian's nine recommending units) to group by.  Needs hypothesis.  Hypothesis favours
+    small and edge records: this is a population for finding what a reform touches, not a
+    sample of a real one."""
     from hypothesis import HealthCheck, Phase, given, seed as hseed, settings
 
     from .strategies import TAIAN_UNITS, applicants_at_edges
@@ -826,7 +846,7 @@ def generated_population(n: int, *, seed: int = 0, ruleset: Ruleset | None = Non
         @hseed(value)
         @settings(max_examples=n - len(drawn), database=None, phases=[Phase.generate], deadline=None,
                   suppress_health_check=list(HealthCheck))
-        @given(applicants_at_edges(ruleset=ruleset))
+        @given(strategy if strategy is not None else applicants_at_edges(ruleset=ruleset))
         def draw(applicant: Applicant) -> None:
             drawn.append(applicant)
 

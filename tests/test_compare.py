@@ -277,3 +277,13 @@ def test_what_compare_reads_of_the_firings_is_what_the_decision_says(applicant):
         firings = policy.engine.run(applicant_facts(prepared, applicant.as_of, policy.counts))
         decision = build_decision(prepared.id, applicant.as_of, firings, policy)
         assert _firings_key(firings, policy.plans) == _decision_key(decision)
+
+
+def test_a_generated_population_of_m9_2d_candidates_moves_under_two_years():
+    population = generated_population(60, seed=3, strategy=ts.applicants(intermediate_training=True, ongoing_only=True))
+    c = compare(population, reform=TWO_YEARS)
+    n = c.codes["apply_intermediate_title"]
+    assert n.lost == 0 and n.gained + n.moved > 0
+    for ch in c.changes:
+        for code, before, after in ch.moved:  # two years instead of three: eligible a year earlier or more
+            assert code == "apply_intermediate_title" and after is not None and (before is None or after < before)
