@@ -48,6 +48,8 @@ __all__ = ["search", "CoverageReport", "Unreached", "ConditionSeen", "Overlap", 
 
 #: The default time bound of a search, in seconds.
 DEFAULT_SECONDS = 20.0
+#: Seconds spent making each counterexample smaller (within the search's bound).
+SHRINK_SECONDS = 5.0
 #: Records tried before a search that has reached everything may stop early.
 MIN_RECORDS = 1000
 #: Steps of the join a rule's diagnosis may take on one record (it is a backtracking search).
@@ -248,6 +250,7 @@ class _Tracker:
         self.together: dict[str, int] = {r.id: 0 for r in policy.rules}
         self.exclusive = [(d, x) for d in policy.documents for x in d.exclusive]
         self.overlaps: dict[str, Overlap] = {}
+        self.found_at: dict[str, int] = {}  # the record of the search at which each overlap turned up
         self.codes = [(d.id, code) for d in policy.documents for code in d.outcomes]
         self.applicants = 0
         self.lists = 0
@@ -320,20 +323,12 @@ class _Tracker:
         for document, x in self.exclusive:
             if x.name in self.overlaps:
                 continue
-            got: dict[tuple[str, str], list[set[str]]] = {}
-            for fact in concluded:
-                key = ("outcome" if fact["t"] == "quota" else fact["t"], fact.get("code"))
-                if key in x.members:
-                    got.setdefault(key, []).append(set(fact.get("basis") or ()))
-            if len(got) < 2:
-                continue
-            members = _conflicting(x, got)
+            members = _overlap(x, concluded)
             if members:
-                from .exchange import applicant_to_dict, recommendation_list_to_dict
-
-                data = applicant_to_dict(record) if kind == "applicant" else recommendation_list_to_dict(record)
                 self.overlaps[x.name] = Overlap(x.name, document.id, x.clause,
-                                                tuple(x.member_text(m) for m in members), data, kind)
+                                                tuple(x.member_text(m) for m in members), _record_dict(kind, record),
+                                                kind)
+                self.found_at[x.name] = self.applicants + self.lists
 
     def report(self, seconds: float, elapsed: float, stopped: bool) -> CoverageReport:
         unreached = []
@@ -354,6 +349,73 @@ class _Tracker:
             unused_parameters=tuple(static["unused_parameters"]),
             unconcluded_codes=tuple(static["unconcluded_codes"]),
             unwritten_notes=tuple(static["unwritten_notes"]))
+
+
+def _record_dict(kind: str, record: Any) -> dict[str, Any]:
+    from .exchange import applicant_to_dict, recommendation_list_to_dict
+
+    return applicant_to_dict(record) if kind == "applicant" else recommendation_list_to_dict(record)
+
+
+def _overlap(x: Exclusive, concluded: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """The members of ``x`` that these conclusions (of one record) give together, if any."""
+    got: dict[tuple[str, str], list[set[str]]] = {}
+    for fact in concluded:
+        key = ("outcome" if fact["t"] == "quota" else fact["t"], fact.get("code"))
+        if key in x.members:
+            got.setdefault(key, []).append(set(fact.get("basis") or ()))  # type: ignore[arg-type]
+    return _conflicting(x, got) if len(got) >= 2 else ()
+
+
+def _conclusions(policy: Policy, kind: str, record: Any) -> list[dict[str, Any]] | None:
+    """What the engine concludes for one record (None when the policy refuses the record)."""
+    try:
+        if kind == "applicant":
+            facts = applicant_facts(policy.prepare(record), record.as_of, policy.counts)
+        else:
+            threshold = policy.param("high_skilled_from").rank if policy.has_param("high_skilled_from") else 0
+            facts = recommendation_list_facts(record, record.as_of, policy.counts, threshold)
+    except Exception:
+        return None
+    return [fact for f in policy.engine.run(facts) for fact in f.concluded]
+
+
+class _Budget(Exception):
+    """The shrinking of a counterexample ran out of time."""
+
+
+def _shrunk(policy: Policy, x: Exclusive, strategy: Any, found_at: int, seconds: float,
+            clock: Callable[[], float]) -> tuple[str, Any] | None:
+    """A smaller record with the same overlap: the derandomised search again up to the record
+    where it turned up, then hypothesis's shrinking, for at most ``seconds``; the smallest
+    counterexample seen (by the length of its JSON), or None."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis.errors import NoSuchExample
+
+    deadline = clock() + seconds
+    best: list[Any] = []
+
+    def size(drawn: tuple[str, Any]) -> int:
+        return len(json.dumps(_record_dict(*drawn), ensure_ascii=False, default=str))
+
+    def overlaps(drawn: tuple[str, Any]) -> bool:
+        if clock() > deadline:
+            raise _Budget()
+        concluded = _conclusions(policy, *drawn)
+        if concluded is None or not _overlap(x, concluded):
+            return False
+        if not best or size(drawn) < size(best[0]):
+            best[:] = [drawn]
+        return True
+
+    own = settings(max_examples=found_at + 50, database=None, derandomize=True,
+                   phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                   deadline=None, report_multiple_bugs=False)
+    try:
+        find(strategy, overlaps, settings=own)
+    except (_Budget, NoSuchExample):
+        pass
+    return best[0] if best else None
 
 
 def _conflicting(x: Exclusive, got: Mapping[tuple[str, str], list[set[str]]]) -> tuple[tuple[str, str], ...]:
@@ -454,7 +516,7 @@ def _joined(rule: Rule, by_type: Mapping[str, list[dict[str, Any]]], params: Map
 
 def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, min_records: int = MIN_RECORDS,
            max_records: int | None = None, expected_unreached: Sequence[str] = (),
-           clock: Callable[[], float] = time.monotonic) -> CoverageReport:
+           shrink_seconds: float = SHRINK_SECONDS, clock: Callable[[], float] = time.monotonic) -> CoverageReport:
     """Search for records that fire each rule of ``policy`` (default the shipped one) and produce
     each outcome code, for at most ``seconds`` and at most ``max_records`` records; see the
     module's docstring.  ``expected_unreached``: rule ids known not to fire (the shipped
@@ -494,10 +556,25 @@ def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, mi
 
     own = settings(max_examples=10 ** 9, database=None, derandomize=True, phases=[Phase.generate],
                    suppress_health_check=list(HealthCheck), deadline=None, report_multiple_bugs=False)
+    strategy = _strategy(policy)
     try:
-        find(_strategy(policy), condition, settings=own)
+        find(strategy, condition, settings=own)
     except NoSuchExample:  # pragma: no cover - the bound or the goal ends the search first
         pass
+    # A smaller counterexample reads better: each overlap found is searched again and shrunk,
+    # within a few seconds each (and never beyond the bound).
+    for name, overlap in list(tracker.overlaps.items()):
+        left = seconds - (clock() - start)
+        if left <= 0 or shrink_seconds <= 0:
+            break
+        x = next(x for _, x in tracker.exclusive if x.name == name)
+        smaller = _shrunk(policy, x, strategy, tracker.found_at[name], min(shrink_seconds, left), clock)
+        if smaller is not None:
+            data = _record_dict(*smaller)
+            if len(json.dumps(data, ensure_ascii=False)) < len(json.dumps(overlap.record, ensure_ascii=False)):
+                members = _overlap(x, _conclusions(policy, *smaller) or [])
+                tracker.overlaps[name] = attrs.evolve(overlap, record=data, kind=smaller[0],
+                                                      members=tuple(x.member_text(m) for m in members))
     report = tracker.report(seconds, clock() - start, stopped)
     return attrs.evolve(report, max_records=max_records if limited else None)
 

@@ -120,6 +120,9 @@ def test_an_exclusive_pair_produced_together_is_reported_with_the_record(tmp_pat
     assert overlap.members == ("recognize_junior_title", "technical_may_apply_skill_level")
     decision = tt.evaluate(overlap.record, policy=policy)  # the counterexample really is one
     assert {"recognize_junior_title", "technical_may_apply_skill_level"} <= set(decision.codes)
+    # ... and a small one: shrunk to what the overlap needs, one junior certificate.
+    assert len(overlap.record["certificates"]) == 1 and not any(
+        overlap.record[k] for k in ("work_periods", "skill_levels", "titles", "achievements"))
     assert "counterexample" in "\n".join(report.warnings())
 
 
