@@ -363,7 +363,7 @@ def _overlap(x: Exclusive, concluded: Sequence[Mapping[str, Any]]) -> tuple[tupl
     for fact in concluded:
         key = ("outcome" if fact["t"] == "quota" else fact["t"], fact.get("code"))
         if key in x.members:
-            got.setdefault(key, []).append(set(fact.get("basis") or ()))  # type: ignore[arg-type]
+            got.setdefault(key, []).append(set(fact.get("basis") or ()))
     return _conflicting(x, got) if len(got) >= 2 else ()
 
 
