@@ -223,7 +223,8 @@ def _is_list(record: Any, kind: str | None) -> bool:
 
 def _applicants(builder: "_Builder", part: list[tuple[int, Any]], as_of: _dt.date | None, lenient: bool) -> None:
     """A batch of applicants: structured once, facts made once per policy (once for both when
-    they count alike), the engine run in shared sessions, each decision built."""
+    they count alike), the engine run in shared sessions, the compared codes read from the
+    firings (:func:`_firings_key`)."""
     base, reform = builder.base, builder.reform
     one = builder.same_policy
     shared_facts = builder.same_facts
@@ -451,7 +452,8 @@ class _Builder:
                                  codes={code: _code_counts(c.get(code, Counter())) for code in order})
                   for g, (n, c) in self.groups.items()}
         return Comparison(records=self.records, errors=self.errors, changed=len(self.changes), codes=codes,
-                          changes=tuple(self.changes), group_by=self.group_by, groups=groups,
+                          changes=tuple(sorted(self.changes, key=lambda ch: ch.index)),  # input order
+                          group_by=self.group_by, groups=groups,
                           base=self.base, reform=self.reform,
                           differences=tuple(policy_differences(self.base, self.reform)),
                           same_policy=self.same_policy)

@@ -287,3 +287,11 @@ def test_a_generated_population_of_m9_2d_candidates_moves_under_two_years():
     for ch in c.changes:
         for code, before, after in ch.moved:  # two years instead of three: eligible a year earlier or more
             assert code == "apply_intermediate_title" and after is not None and (before is None or after < before)
+
+
+def test_applicants_and_lists_in_one_input_are_listed_in_input_order():
+    lists = json.loads(CITY.read_text("utf-8"))
+    records = [lists[0], *lines(APPLICANTS), lists[2]]  # both lists lose the quota at 25%
+    c = compare(records, reform=BOTH)
+    assert [ch.index for ch in c.changes] == sorted(ch.index for ch in c.changes)
+    assert c.changes[0].kind == "list" and c.changes[0].index == 0 and c.changes[-1].index == len(records) - 1
