@@ -405,7 +405,10 @@ def _coverage(policy: Policy, args: argparse.Namespace) -> int:
     if args.seconds <= 0:
         raise UsageError("--seconds must be more than 0")
     print(f"coverage: searching for at most {args.seconds:g} s with taian_titles.strategies ...", flush=True)
-    report = search(policy, seconds=args.seconds)
+    unknown = [rule for rule in args.expect_unreached or () if rule not in {r.id for r in policy.rules}]
+    if unknown:
+        raise UsageError(f"--expect-unreached {unknown[0]}: no rule of the policy has this id")
+    report = search(policy, seconds=args.seconds, expected_unreached=args.expect_unreached or ())
     text = coverage_text(report)
     head, *rest = text.splitlines()
     print(head)
@@ -635,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "parameters, outcome codes and notes nothing uses")
     p_check.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, metavar="N",
                          help=f"the search's time bound (default {DEFAULT_SECONDS:g})")
+    p_check.add_argument("--expect-unreached", metavar="RULE", action="append",
+                         help="with --coverage, a rule known not to fire (repeatable): still listed, marked "
+                              "expected, not a failure for --strict, and the search may stop early without it")
     p_check.add_argument("--strict", action="store_true",
                          help="with --coverage, exit 1 when anything is reported (a rule or outcome not reached, "
                               "something unused), not only on an overlap")

@@ -124,16 +124,20 @@ class CoverageReport:
     overlaps: tuple[Overlap, ...]
     exclusive_checked: int
     last_new_rule: tuple[int, float] = (0, 0.0)
-    max_records: int | None = None  # set when the search ended at this many records  # (records, seconds) when the last rule to fire first fired
+    max_records: int | None = None  # set when the search ended at this many records
+    expected: tuple[str, ...] = ()  # rules the caller said would not fire
+    expected_codes: tuple[str, ...] = ()  # outcome codes only those rules produce  # (records, seconds) when the last rule to fire first fired
     unused_parameters: tuple[tuple[str, str], ...] = ()  # (document, parameter)
     unconcluded_codes: tuple[tuple[str, str], ...] = ()  # (document, code) no rule concludes
     unwritten_notes: tuple[tuple[str, str], ...] = ()  # (document, note code) no rule writes
 
     @property
     def clean(self) -> bool:
-        """Nothing to report: every rule fired, every code produced, no overlap, nothing unused."""
-        return not (self.unreached or self.unproduced or self.overlaps or self.unused_parameters
-                    or self.unconcluded_codes or self.unwritten_notes)
+        """Nothing to report: every rule fired (but those expected not to), every code produced
+        (but those only such rules produce), no overlap, nothing unused."""
+        return not ([u for u in self.unreached if u.rule not in self.expected]
+                    or [c for c in self.unproduced if c[1] not in self.expected_codes]
+                    or self.overlaps or self.unused_parameters or self.unconcluded_codes or self.unwritten_notes)
 
     def warnings(self) -> list[str]:
         """One line per finding (the conditions of an unreached rule on lines of their own)."""
@@ -576,7 +580,9 @@ def search(policy: Policy | None = None, *, seconds: float = DEFAULT_SECONDS, mi
                 tracker.overlaps[name] = attrs.evolve(overlap, record=data, kind=smaller[0],
                                                       members=tuple(x.member_text(m) for m in members))
     report = tracker.report(seconds, clock() - start, stopped)
-    return attrs.evolve(report, max_records=max_records if limited else None)
+    return attrs.evolve(report, max_records=max_records if limited else None,
+                        expected=tuple(r.id for r in policy.rules if r.id in tracker.expected),
+                        expected_codes=tuple(c for _, c in tracker.codes if c not in tracker.goal_codes))
 
 
 # --------------------------------------------------------------------------- the report as text
@@ -587,7 +593,8 @@ def coverage_text(report: CoverageReport) -> str:
     total_rules = len(r.rules)
     fired = sum(1 for n in r.rules.values() if n)
     produced = sum(1 for n in r.outcomes.values() if n)
-    how = ("stopped early: every rule expected fired and every outcome code was produced" if r.stopped_early
+    how = ("stopped early: every rule fired and every outcome code was produced"
+           + (", but those expected not to" if r.expected else "") if r.stopped_early
            else f"ended at {r.max_records:,} records" if r.max_records else "the time bound ended it")
     lines = [f"coverage: searched {r.applicants:,} applicants and {r.lists:,} recommendation lists in "
              f"{r.elapsed:.1f} s (bound {r.seconds:g} s; {how}); rules fired {fired}/{total_rules}, outcome codes "
@@ -595,7 +602,8 @@ def coverage_text(report: CoverageReport) -> str:
              f"overlaps {len(r.overlaps)}; the last rule to fire first fired after {r.last_new_rule[0]:,} records "
              f"({r.last_new_rule[1]:.1f} s)"]
     for u in r.unreached:
-        lines.append(f"warning: rule {u.rule!r} ({u.document}, clause {u.clause}) never fired in the search; "
+        head = "expected" if u.rule in r.expected else "warning"
+        lines.append(f"{head}: rule {u.rule!r} ({u.document}, clause {u.clause}) never fired in the search; "
                      f"it waits for:")
         for n, c in enumerate(u.conditions):
             if c.negated:
@@ -609,7 +617,11 @@ def coverage_text(report: CoverageReport) -> str:
             mark = "→" if n == u.together else " "
             lines.append(f"  {mark} when[{n}] {c.source}   ({seen})")
     for d, code in r.unproduced:
-        lines.append(f"warning: outcome code {code!r} ({d}) was not produced for any record of the search")
+        head = "expected" if code in r.expected_codes else "warning"
+        lines.append(f"{head}: outcome code {code!r} ({d}) was not produced for any record of the search")
+    for rule in r.expected:
+        if r.rules.get(rule):
+            lines.append(f"note: rule {rule!r} was expected not to fire but fired in {r.rules[rule]:,} records")
     for o in r.overlaps:
         lines.append(f"warning: exclusive {o.name!r} ({o.document}, clause {o.clause}): "
                      f"{' and '.join(o.members)} "

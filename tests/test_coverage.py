@@ -225,3 +225,15 @@ def test_seconds_must_be_positive(capsys):
     status = main(["ruleset", "check", str(MEASURE9), str(CROSSOVER), "--coverage", "--seconds", "0"])
     _, err = capsys.readouterr()
     assert status == 2 and "--seconds must be more than 0" in err
+
+
+def test_a_rule_expected_not_to_fire_is_no_failure_for_strict(capsys):
+    argv = ["ruleset", "check", str(MEASURE9), str(CROSSOVER), "--coverage", "--seconds", "120", "--strict",
+            "--expect-unreached", SWAP_ONLY]
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+    assert f"expected: rule '{SWAP_ONLY}'" in out and "warning:" not in out
+    assert "stopped early" in out  # every other rule fired well before 120 s
+    assert main(["ruleset", "check", str(MEASURE9), "--coverage", "--expect-unreached", "no-such-rule"]) == 2
+    assert "--expect-unreached no-such-rule: no rule of the policy has this id" in capsys.readouterr().err
