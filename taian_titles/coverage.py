@@ -135,9 +135,10 @@ class CoverageReport:
     def clean(self) -> bool:
         """Nothing to report: every rule fired (but those expected not to), every code produced
         (but those only such rules produce), no overlap, nothing unused."""
-        return not ([u for u in self.unreached if u.rule not in self.expected]
-                    or [c for c in self.unproduced if c[1] not in self.expected_codes]
-                    or self.overlaps or self.unused_parameters or self.unconcluded_codes or self.unwritten_notes)
+        unexpected = any(u.rule not in self.expected for u in self.unreached)
+        unproduced = any(code not in self.expected_codes for _, code in self.unproduced)
+        return not (unexpected or unproduced or self.overlaps or self.unused_parameters
+                    or self.unconcluded_codes or self.unwritten_notes)
 
     def warnings(self) -> list[str]:
         """One line per finding (the conditions of an unreached rule on lines of their own)."""
