@@ -49,12 +49,13 @@ from .casebook import CasebookError, load_casebook, report_text, run_casebooks, 
 from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
 from .exchange import parse_date
-from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, open_output,
+from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, is_roster, open_output,
                  open_records, progress)
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
 from .ruleset import parse_document, read_ruleset_file
 from .summary import SUMMARY_FORMATS, BatchSummary, group_value
+from .coverage import DEFAULT_SECONDS
 from .tools import differences, ruleset_text, ruleset_to_dict, shipped_counterpart, smoke_test, warnings
 
 __all__ = ["main"]
@@ -285,6 +286,39 @@ def _quota_outcome(policy: Policy) -> tuple[str, str]:
         raise UsageError(f"{exc.problems[0]} (give a ruleset with the quota clause)") from None
 
 
+# --------------------------------------------------------------------------- compare
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, render_comparison
+    from .policy import reform_policy
+
+    as_of = _as_of_option(args.as_of)
+    base = _policy_option(args.base)
+    for path in args.reform:
+        if not Path(path).exists():
+            raise UsageError(f"no such file: {path}")
+    try:
+        reform = reform_policy(base, *args.reform)
+    except RulesetError as exc:
+        more = len(exc.problems) - 1
+        suffix = f" (and {more} more; run `{PROG} ruleset check {exc.source}`)" if more > 0 else ""
+        raise UsageError(f"unusable reform: {exc.source}: {exc.problems[0]}{suffix}") from None
+    if args.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    if args.group_by is not None and is_roster(args.file):
+        with open_records(args.file, args.kind or "applicants") as (_shape, _items, _total, roster):
+            _group_by_option(args.group_by, roster)
+    comparison = compare(args.file, base, reform, as_of=as_of, group_by=args.group_by, lenient=args.lenient,
+                         kind=args.kind)
+    with open_output(args.output) as out:
+        out.write(render_comparison(comparison, args.format, args.lang, limit=args.limit))
+    if args.output not in (None, "-") or args.format in ("json", "html"):
+        w = ("{records} 条记录，{changed} 条结果有变化，{errors} 条无法评估" if args.lang == "zh"
+             else "{records} records, {changed} changed, {errors} not evaluated")
+        _say(w.format(records=comparison.records, changed=comparison.changed, errors=comparison.errors))
+    return 0
+
+
 # --------------------------------------------------------------------------- template
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -354,7 +388,35 @@ def _cmd_ruleset_check(args: argparse.Namespace) -> int:
             print(f"   changed: {line}")
     for line in notices:
         print(f"   warning: {line}")
+    if args.coverage:
+        return _coverage(policy, args)
     return 0
+
+
+def _coverage(policy: Policy, args: argparse.Namespace) -> int:
+    """``ruleset check --coverage``: the search for rules that never fire and overlaps; exit 1
+    on an overlap (a counterexample found), and with ``--strict`` on any other finding."""
+    from .coverage import coverage_text, search
+
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        raise UsageError("--coverage searches with hypothesis: pip install 'taian-titles[strategies]'") from None
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be more than 0")
+    print(f"coverage: searching for at most {args.seconds:g} s with taian_titles.strategies ...", flush=True)
+    unknown = [rule for rule in args.expect_unreached or () if rule not in {r.id for r in policy.rules}]
+    if unknown:
+        raise UsageError(f"--expect-unreached {unknown[0]}: no rule of the policy has this id")
+    report = search(policy, seconds=args.seconds, expected_unreached=args.expect_unreached or ())
+    text = coverage_text(report)
+    head, *rest = text.splitlines()
+    print(head)
+    for line in rest:
+        print(f"   {line}")
+    if report.overlaps:
+        return 1
+    return 1 if args.strict and not report.clean else 0
 
 
 def _cmd_ruleset_test(args: argparse.Namespace) -> int:
@@ -491,6 +553,36 @@ def build_parser() -> argparse.ArgumentParser:
     common(p_quota, "recommendation lists")
     p_quota.set_defaults(func=_cmd_quota)
 
+    p_cmp = sub.add_parser(
+        "compare", help="evaluate one roster under the policy and a reform of it: whom the reform affects",
+        description="Evaluate FILE under a base policy (default: the shipped one) and a reform (ruleset files, "
+                    "each replacing the base document with the same ruleset id; the other documents stay), "
+                    "in one pass; report how many records changed, per outcome code how many gained it, lost "
+                    "it or had its eligible_on moved (per group with --group-by), and the changed records.  "
+                    "Recommendation lists (the quota check) are compared the same way.  See docs/policy-owners.md.",
+        epilog="Exit status: 0 compared (records that could not be evaluated are counted in the report); "
+               "2 unusable input, ruleset or command line.")
+    p_cmp.add_argument("file", metavar="FILE", help="applicants or recommendation lists: JSON, JSON Lines, or a "
+                       "roster FILE.xlsx or FILE.csv; - for standard input")
+    p_cmp.add_argument("--base", metavar="PATH", action="append",
+                       help="a ruleset file of the base policy; repeat it for several documents (default: the "
+                            "shipped policy)")
+    p_cmp.add_argument("--reform", metavar="PATH", action="append", required=True,
+                       help="a reform ruleset file, replacing the base document with the same ruleset id; repeatable")
+    p_cmp.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text",
+                       help="text or markdown tables, json, or an html report with a chart (default: text)")
+    p_cmp.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the report (default: zh)")
+    p_cmp.add_argument("--group-by", metavar="FIELD", help="break the counts down by a roster column or a "
+                       "record's field (top level or in meta; a list's unit; employer: of the latest work)")
+    p_cmp.add_argument("--as-of", metavar="DATE", help="evaluation date YYYY-MM-DD, overriding every record's own")
+    p_cmp.add_argument("--kind", choices=("applicants", "lists"), default=None,
+                       help="what a roster file holds (default: applicants; JSON records say it themselves)")
+    p_cmp.add_argument("--limit", type=int, default=200, metavar="N",
+                       help="list at most N changed records in text, markdown and html (default 200; json lists all)")
+    p_cmp.add_argument("--lenient", action="store_true", help="as for evaluate: unknown top-level fields go to meta")
+    p_cmp.add_argument("-o", "--output", metavar="PATH", help="write here instead of standard output")
+    p_cmp.set_defaults(func=_cmd_compare)
+
     p_tpl = sub.add_parser("template", help="write an empty roster workbook to fill in (applicants or lists)",
                            description="Write an .xlsx roster with the column headers, a filled example row, "
                            "dropdown lists for the enumerations and a sheet explaining each column.")
@@ -539,6 +631,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_show.set_defaults(func=_cmd_ruleset_show)
     p_check = rs_sub.add_parser("check", help="validate ruleset files as one policy; every problem names its entry")
     p_check.add_argument("paths", metavar="PATH", nargs="+", help="the ruleset files to check, in the policy's order")
+    p_check.add_argument("--coverage", action="store_true",
+                         help="also search (with taian_titles.strategies) for records firing every rule and "
+                              "producing every outcome code; report rules never fired with the conditions they "
+                              "wait for, exclusive outcomes produced together (exit 1) with the record, and "
+                              "parameters, outcome codes and notes nothing uses")
+    p_check.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, metavar="N",
+                         help=f"the search's time bound (default {DEFAULT_SECONDS:g})")
+    p_check.add_argument("--expect-unreached", metavar="RULE", action="append",
+                         help="with --coverage, a rule known not to fire (repeatable): still listed, marked "
+                              "expected, not a failure for --strict, and the search may stop early without it")
+    p_check.add_argument("--strict", action="store_true",
+                         help="with --coverage, exit 1 when anything is reported (a rule or outcome not reached, "
+                              "something unused), not only on an overlap")
     p_check.set_defaults(func=_cmd_ruleset_check)
     p_test = rs_sub.add_parser(
         "test", help="run casebooks (worked cases with expected outcomes) against the policy",

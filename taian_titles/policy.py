@@ -27,7 +27,7 @@ from .model import Applicant, RecommendationList, labels as model_labels
 from .ruleset import (DEFAULT_RULESETS, Ruleset, check_documents, default_ruleset_path, parse_document,
                       read_ruleset_file)
 
-__all__ = ["Policy", "load_policy", "default_policy", "SESSION_APPLICANTS"]
+__all__ = ["Policy", "load_policy", "default_policy", "reform_policy", "SESSION_APPLICANTS"]
 
 
 class Policy:
@@ -230,6 +230,24 @@ def load_policy(*sources: str | Path | Ruleset) -> Policy:
         return default_policy()
     documents = [s if isinstance(s, Ruleset) else parse_document(read_ruleset_file(s), str(s)) for s in sources]
     return Policy(documents)
+
+
+def reform_policy(base: Policy, *sources: str | Path | Ruleset) -> Policy:
+    """``base`` with each reform document (a file or a loaded :class:`Ruleset`) in place of the
+    base document with the same ruleset id (``[ruleset] id``), in its place; a reform document
+    whose id the base lacks is added at the end.  The base's other documents stay.  With no
+    sources, ``base`` itself.  Raises :class:`RulesetError` like :func:`load_policy`."""
+    if not sources:
+        return base
+    reforms = [s if isinstance(s, Ruleset) else parse_document(read_ruleset_file(s), str(s)) for s in sources]
+    ids = [d.id for d in reforms]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise RulesetError(str(reforms[0].source), [f"two reform files have the ruleset id {twice[0]!r}; "
+                                                    f"give one file per document"])
+    by_id = {d.id: d for d in reforms}
+    documents = [by_id.pop(d.id, d) for d in base.documents]
+    return Policy([*documents, *by_id.values()])
 
 
 _DEFAULT: Policy | None = None

@@ -50,7 +50,7 @@ from .model import Level, SkillLevel
 __all__ = ["Ruleset", "Rule", "Condition", "Test", "Action", "Count", "Literal", "Ref", "Param",
            "load_ruleset", "parse_ruleset", "parse_document", "check_documents", "default_ruleset",
            "default_ruleset_path", "DEFAULT_RULESETS", "STAGES", "ACTIONS", "parse_share",
-           "template_parts"]
+           "template_parts", "Exclusive", "EXCLUSIVE_KINDS"]
 
 #: The documents shipped with the library, in the order a policy applies them: measure nine of
 #: 泰人社发〔2025〕5号.
@@ -143,6 +143,32 @@ class Count:
     decision: int | None = None
 
 
+#: What an ``[exclusive]`` entry may name: an outcome (``code`` or ``outcome:code``), a
+#: ``not_met:code`` or a ``note:code``.
+EXCLUSIVE_KINDS = ("outcome", "not_met", "note")
+#: The items of a record an ``[exclusive]`` entry's ``same_item`` may name (a basis entry of a
+#: conclusion is ``<kind>:<key>``).
+ITEM_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement", "candidate")
+
+
+@attrs.frozen
+class Exclusive:
+    """Conclusions the document declares exclusive (``[exclusive.<name>]``): no record may get
+    more than one of ``members`` (each ``(kind, code)``, kind one of :data:`EXCLUSIVE_KINDS`);
+    with ``same_item`` (``certificate``, ``skill_level``, ...), only when they rest on one item
+    of that kind (one certificate recognised at two levels)."""
+
+    name: str
+    members: tuple[tuple[str, str], ...]
+    clause: str
+    same_item: str | None = None
+    note: str = ""
+
+    def member_text(self, member: tuple[str, str]) -> str:
+        kind, code = member
+        return code if kind == "outcome" else f"{kind}:{code}"
+
+
 @attrs.frozen(eq=False)
 class Ruleset:
     """One loaded, validated policy document.  Immutable; two loads of the same bytes have one digest."""
@@ -159,6 +185,7 @@ class Ruleset:
     counts: Mapping[str, Count] = attrs.field(factory=dict)
     labels: Mapping[str, Mapping[str, Mapping[str, str]]] = attrs.field(factory=dict)
     words: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    exclusive: tuple[Exclusive, ...] = ()
     _index: dict[str, Rule] = attrs.field(init=False, repr=False)
     order: dict[str, int] = attrs.field(init=False, repr=False)
     #: The one-document policy of this ruleset, made on first use (``evaluate(..., ruleset=)``);
@@ -298,12 +325,13 @@ def parse_document(raw: bytes, source: str = "<ruleset>") -> Ruleset:
     if not rules:
         problems.append("[[rules]]: the file defines no rule")
     _check_document(rules, parameters, problems)
+    exclusive = _exclusive(data.get("exclusive"), clauses, outcomes, rules, problems)
     if problems:
         raise RulesetError(source, problems)
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     return Ruleset(id=doc_id, version=str(meta["version"]), digest=digest, source=source,
                    metadata=meta, clauses=clauses, parameters=parameters, outcomes=outcomes,
-                   rules=tuple(rules), counts=counts, labels=labels, words=words)
+                   rules=tuple(rules), counts=counts, labels=labels, words=words, exclusive=exclusive)
 
 
 def _toml_value(value: Any) -> str:
@@ -426,6 +454,62 @@ def _outcomes(table: Any, clauses: Mapping[str, Any], problems: list[str]) -> di
         out[code].setdefault("zh", "")
         out[code].setdefault("en", "")
     return out
+
+
+def _exclusive(table: Any, clauses: Mapping[str, Any], outcomes: Mapping[str, Any], rules: Sequence[Rule],
+               problems: list[str]) -> tuple[Exclusive, ...]:
+    """``[exclusive.<name>]`` entries: ``codes`` (two or more of ``code``, ``outcome:code``,
+    ``not_met:code``, ``note:code``), ``clause``, optional ``same_item`` and ``note``."""
+    if table is None:
+        return ()
+    if not isinstance(table, dict):
+        problems.append("[exclusive]: must be a table of named entries ([exclusive.<name>])")
+        return ()
+    notes = {r.then.target for r in rules if r.then.kind == "note"}
+    out = []
+    for name, entry in table.items():
+        where = f"[exclusive.{name}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: not a table (codes, clause, same_item, note)")
+            continue
+        before = len(problems)
+        unknown = sorted(set(entry) - {"codes", "clause", "same_item", "note"})
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}; known: codes, clause, same_item, note")
+        codes = entry.get("codes")
+        members: list[tuple[str, str]] = []
+        if not isinstance(codes, list) or len(codes) < 2 or not all(isinstance(c, str) for c in codes):
+            problems.append(f"{where}: codes must list two or more outcome codes "
+                            f"(or not_met:code, note:code)")
+            codes = []
+        for text in codes:
+            kind, _, code = text.rpartition(":")
+            kind = kind or "outcome"
+            if kind not in EXCLUSIVE_KINDS:
+                problems.append(f"{where}: {text!r}: {kind!r} is not one of {', '.join(EXCLUSIVE_KINDS)}")
+            elif kind in ("outcome", "not_met") and code not in outcomes:
+                problems.append(f"{where}: {text!r}: {code!r} is not an outcome code of this document; "
+                                f"codes: {', '.join(outcomes)}")
+            elif kind == "note" and code not in notes:
+                problems.append(f"{where}: {text!r}: no rule of this document writes the note {code!r}; "
+                                f"notes: {', '.join(sorted(notes))}")
+            elif (kind, code) in members:
+                problems.append(f"{where}: {text!r} is listed twice")
+            else:
+                members.append((kind, code))
+        clause = entry.get("clause")
+        if clause not in clauses:
+            problems.append(f"{where}: needs the clause it rests on, one of {', '.join(clauses)}")
+        same_item = entry.get("same_item")
+        if same_item is not None and same_item not in ITEM_KINDS:
+            problems.append(f"{where}: same_item {same_item!r} is not one of {', '.join(ITEM_KINDS)}")
+        note = entry.get("note", "")
+        if not isinstance(note, str):
+            problems.append(f"{where}: note must be text")
+        if len(problems) == before:
+            out.append(Exclusive(name=str(name), members=tuple(members), clause=str(clause),
+                                 same_item=same_item, note=note))
+    return tuple(out)
 
 
 def _counts(table: Any, clauses: Mapping[str, Any], parameters: Mapping[str, Mapping[str, Any]],
