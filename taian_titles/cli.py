@@ -48,6 +48,7 @@ from .batch import evaluate_entries, quota_entry
 from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
 from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
+from .escaping import neutralise
 from .exchange import parse_date
 from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, open_output,
                  open_records, progress)
@@ -381,7 +382,7 @@ def _cmd_ruleset_test(args: argparse.Namespace) -> int:
 
 def _print_problems(exc: RulesetError) -> None:
     for problem in exc.problems:
-        print(f"{exc.source}: {problem}", file=sys.stderr)
+        print(neutralise(f"{exc.source}: {problem}"), file=sys.stderr)
     count = len(exc.problems)
     print(f"{PROG}: {exc.source}: {count} problem{'s' if count != 1 else ''}; the ruleset cannot be used",
           file=sys.stderr)
@@ -613,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
 def _say(message: str) -> None:
     """One line on standard error; a message that cannot be written is dropped."""
     with contextlib.suppress(OSError, ValueError):
-        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+        print(f"{PROG}: {neutralise(message, keep_newlines=True)}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .escaping import neutralise
 from .io import UsageError
 
 __all__ = ["BatchSummary", "Counts", "outcome_label", "title_label", "group_value", "SUMMARY_FORMATS"]
@@ -193,7 +194,7 @@ class BatchSummary:
             lines.append("  highest recognised title: " + (sep.join(f"{title_label(k, 'en', self.ruleset)} {v}" for k, v in _titles(t.titles)) or "-"))
             if self.carried:
                 lines.append("  the roster's own columns (carried to the results): " + ", ".join(self.carried))
-        return "\n".join(lines) + "\n"
+        return "\n".join(neutralise(line) for line in lines) + "\n"  # column names are the roster's
 
     # --- files -------------------------------------------------------------------------
     def write(self, path: str | Path, lang: str = "zh") -> None:
