@@ -25,7 +25,8 @@ import attrs
 from .errors import BadValue, InputError, Problem
 
 __all__ = ["Limit", "LIMITS", "RECORD_BYTES", "LINE_BYTES", "INPUT_BYTES", "RULESET_BYTES", "DEPTH",
-           "STRING_CHARS", "ITEMS", "FIRST_DATE", "LAST_DATE", "RULES", "RULES_PER_CONDITION",
+           "STRING_CHARS", "ITEMS", "WORKBOOK_UNPACKED_BYTES",
+           "WORKBOOK_WHOLE_PARTS_BYTES", "WORKBOOK_PARTS", "FIRST_DATE", "LAST_DATE", "RULES", "RULES_PER_CONDITION",
            "TESTS_PER_CONDITION", "TESTS_AFTER_ONE_TEST", "check_string", "check_date", "check_items",
            "check_model", "nesting_depth", "may_be_deeper", "CHUNK_BYTES"]
 
@@ -49,6 +50,13 @@ LINE_BYTES = RECORD_BYTES
 INPUT_BYTES = 64 * _MiB
 #: Bytes of one ruleset file.
 RULESET_BYTES = 4 * _MiB
+#: Bytes of a workbook's parts once unpacked, together (a .xlsx is a zip file of XML parts).
+WORKBOOK_UNPACKED_BYTES = 128 * _MiB
+#: Bytes, unpacked, of the parts of a workbook read whole (all but its worksheets: the shared
+#: strings, the styles, the workbook itself).
+WORKBOOK_WHOLE_PARTS_BYTES = 32 * _MiB
+#: Parts (zip members) of one workbook.
+WORKBOOK_PARTS = 1000
 #: Inputs are read in chunks of this size, never with one unbounded read.
 CHUNK_BYTES = 1 * _MiB
 #: Levels of arrays and objects in one record, the record itself being level 1.
@@ -93,6 +101,17 @@ LIMITS: tuple[Limit, ...] = (
           "an array is held in memory while it is read; longer batches are sent as JSON Lines, "
           "which is read a line at a time and has no total limit"),
     Limit("ruleset_bytes", RULESET_BYTES, "bytes of one ruleset file", "the shipped one is 34 KB"),
+    Limit("workbook_unpacked_bytes", WORKBOOK_UNPACKED_BYTES,
+          "bytes of a workbook roster's parts once unpacked, together (the file itself is an input "
+          "read at once: at most input_bytes)",
+          "checked from the zip's directory before the workbook is opened, so a small file that "
+          "unpacks to gigabytes (a zip bomb) is refused; a 100,000-row roster unpacks to about 110 MB, "
+          "and one cell of 200 MiB took openpyxl 1.8 GB of memory"),
+    Limit("workbook_whole_parts_bytes", WORKBOOK_WHOLE_PARTS_BYTES,
+          "bytes, unpacked, of a workbook's parts other than its worksheets (shared strings, styles)",
+          "openpyxl reads these whole into memory; the worksheets are read a row at a time"),
+    Limit("workbook_parts", WORKBOOK_PARTS, "parts (zip members) of a workbook roster",
+          "a roster has about ten; counted from the zip's end record before its directory is read"),
     Limit("depth", DEPTH, "levels of arrays and objects in one record (the record is level 1)",
           "the exchange format needs 3; deeper nesting is refused before it is parsed"),
     Limit("string_chars", STRING_CHARS, "characters of every string of a record",

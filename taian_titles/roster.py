@@ -254,6 +254,8 @@ _REMARK_COLUMNS = {"备注", "说明", "remarks", "remark", "notes", "note"}
 #: The column of an extra sheet that names the applicant.
 _KEY_HEADERS = ("申请人编号", "applicant id", "applicant", "申请人")
 _HEADER_SCAN_ROWS = 10
+#: Characters of a line read to find the header and the delimiter (a line without end is not read whole).
+_HEADER_SCAN_CHARS = 1 << 20
 
 
 def _norm(text: Any) -> str:
@@ -923,7 +925,7 @@ def _csv_encoding(path: Path) -> str:
 def _csv_sheet(path: Path) -> _Sheet:
     encoding = _csv_encoding(path)
     with path.open("r", encoding=encoding, newline="", errors="replace") as f:
-        head = "".join(f.readline() for _ in range(_HEADER_SCAN_ROWS))
+        head = "".join(f.readline(_HEADER_SCAN_CHARS) for _ in range(_HEADER_SCAN_ROWS))
     delimiter = max((",", "\t", ";"), key=head.count) if head else ","
 
     def rows() -> Iterator[tuple[int, Sequence[Any]]]:
@@ -950,6 +952,56 @@ def _csv_sheet(path: Path) -> _Sheet:
     return _Sheet(path.stem, rows, size)
 
 
+def _zip_parts(path: Path, size: int) -> int | None:
+    """The number of parts a zip file declares in its end record (read from its last 64 KiB,
+    before its directory is), or None when it has no end record (not a zip file)."""
+    import struct
+
+    with path.open("rb") as f:
+        f.seek(max(0, size - (22 + 0xFFFF)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return int(struct.unpack_from("<H", tail, at + 10)[0])
+
+
+def check_workbook(path: str | Path) -> None:
+    """Refuse a workbook past the limits before openpyxl opens it (UsageError naming the limit):
+    its size (``input_bytes``), its parts (``workbook_parts``), and what its parts unpack to as
+    their zip directory declares it (``workbook_unpacked_bytes``, ``workbook_whole_parts_bytes``).
+    A part is never unpacked past its declared size (Python's zipfile stops there and fails the
+    check of its CRC), so a zip bomb is refused without unpacking anything."""
+    import zipfile
+
+    from .limits import INPUT_BYTES, WORKBOOK_PARTS, WORKBOOK_UNPACKED_BYTES, WORKBOOK_WHOLE_PARTS_BYTES
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size > INPUT_BYTES:
+        raise UsageError(f"{path} has {size:,} bytes; a workbook may have at most {INPUT_BYTES:,} "
+                         "(limit input_bytes; send a larger roster as CSV, which is read a line at a time)")
+    parts = _zip_parts(path, size)
+    if parts is None:
+        return  # not a zip file: openpyxl says so
+    if parts > WORKBOOK_PARTS:
+        raise UsageError(f"{path} has {'more than 65,534' if parts == 0xFFFF else format(parts, ',')} parts; "
+                         f"a workbook may have at most {WORKBOOK_PARTS:,} (limit workbook_parts)")
+    try:
+        with zipfile.ZipFile(path) as book:
+            members = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says what is wrong with it
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > WORKBOOK_UNPACKED_BYTES:
+        raise UsageError(f"{path} unpacks to {unpacked:,} bytes; a workbook may unpack to at most "
+                         f"{WORKBOOK_UNPACKED_BYTES:,} (limit workbook_unpacked_bytes)")
+    whole = sum(m.file_size for m in members if not m.filename.startswith("xl/worksheets/"))
+    if whole > WORKBOOK_WHOLE_PARTS_BYTES:
+        raise UsageError(f"{path}: the parts other than its worksheets unpack to {whole:,} bytes; at most "
+                         f"{WORKBOOK_WHOLE_PARTS_BYTES:,} are read (limit workbook_whole_parts_bytes)")
+
+
 def _xlsx_sheets(path: Path, table: Table, stack: contextlib.ExitStack) -> tuple[_Sheet, list[_Sheet]]:
     import zipfile
 
@@ -957,6 +1009,7 @@ def _xlsx_sheets(path: Path, table: Table, stack: contextlib.ExitStack) -> tuple
         import openpyxl
     except ImportError:  # pragma: no cover - a dependency of the package
         raise UsageError("reading .xlsx needs openpyxl (pip install openpyxl)") from None
+    check_workbook(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
@@ -991,6 +1044,8 @@ def open_roster(path: str | Path, kind: str = "applicants") -> Iterator[Roster]:
         raise UsageError(f"no such file: {path}")
     if path.is_dir():
         raise UsageError(f"{path} is a directory, not a roster")
+    if not path.is_file():  # a FIFO or a device: a roster is read more than once, and must end
+        raise UsageError(f"{path} is not a regular file; a roster must be one")
     with contextlib.ExitStack() as stack:
         if path.suffix.lower() == ".csv":
             main, extra = _csv_sheet(path), []
