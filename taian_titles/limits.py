@@ -79,11 +79,15 @@ LAST_DATE = _dt.date(2199, 12, 31)
 RULES = 4094
 #: Rules that may test one same condition (the core links one alpha node to 256 join nodes).
 RULES_PER_CONDITION = 256
-#: Tests of one condition that compare with another fact (the core's 32 expressions per join
-#: node, less the adapter's closing test and the end marker).
-TESTS_PER_CONDITION = 30
+#: Tests of one condition that the core evaluates in its join node: each comparison with another
+#: fact's field counts one, each ``in`` or ``not in`` list of two or more values two (the core's
+#: 32 expressions per join node, less the adapter's two: the test that the fact is the
+#: applicant's of the rule's first condition, and the closing test).  Measured: 28 pass, 29 give
+#: core error 113.
+TESTS_PER_CONDITION = 28
 #: Different tests that may follow one same test on a fact type (the core's 512-entry table).
-TESTS_AFTER_ONE_TEST = 512  # a 512th entry fills the table: at most 511
+#: Measured: 510 pass; 511 corrupt the core's heap (the process aborts in free()).
+TESTS_AFTER_ONE_TEST = 510
 #: Fields of one fact type that the rules test.  The engine is told only those, plus four the
 #: adapter adds (the type, ``id``, the session, the applicant's key).  The core built by the
 #: Makefile has a table of 32 properties an object (``MAX_OBJECT_PROPERTIES``, 255 in the stock
@@ -131,14 +135,18 @@ LIMITS: tuple[Limit, ...] = (
     Limit("rules_per_condition", RULES_PER_CONDITION, "rules that test one same condition",
           "the core links one condition (alpha node) to at most 256 rules (error 108)"),
     Limit("tests_per_condition", TESTS_PER_CONDITION,
-          "tests of one condition that compare with another fact's field",
-          "the core keeps at most 32 expressions per join node (error 113); the adapter adds one"),
+          "tests of one condition that compare with another fact's field, an `in` or `not in` list of "
+          "two or more values counting two, in a condition that compares with another fact or is "
+          "not its rule's first",
+          "the core keeps at most 32 expressions per join node (error 113); the adapter adds two "
+          "(the applicant of a shared session, the closing test)"),
     Limit("fields_per_fact", FIELDS_PER_FACT, "fields of one fact type that the rules test",
           "the core built by the Makefile has a table of 32 properties an object (the stock build "
           "255) and crashes when it is full; the adapter adds four"),
     Limit("tests_after_one_test", TESTS_AFTER_ONE_TEST,
           "different tests against values that follow one same test on a fact type",
-          "the core's table of the tests after one test has 512 entries (error 106)"),
+          "the core's table of the tests after one test has 512 entries (error 106); with 511 the "
+          "process aborts (heap corruption)"),
 )
 
 
