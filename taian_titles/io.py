@@ -330,9 +330,11 @@ def _multi_line(first_number: int, first_raw: bytes, lines: Iterator[tuple[int, 
         replay = [_parse_line(n, r) for n, r in candidates]
         tail = (_parse_line(n, r) for n, r in rest)
         return "lines", _chain([_parse_line(first_number, first_raw), *replay], tail), None
-    if depth > 0 and size > RECORD_BYTES:
+    if size > RECORD_BYTES:
         # Larger than a record: read on to its end, keeping nothing, to answer it as too large.
         pending = [after] if after is not None else []
+        if depth <= 0:  # it ended with the line that took it past the limit
+            return _one_object(first_number, _too_large(None, size), _chain_lines(pending, rest))
         for number, raw in _chain_lines(pending, rest):
             if isinstance(raw, _TooLong):
                 raise UsageError(f"the input is not JSON: line {number} is longer than {LINE_BYTES:,} bytes")
