@@ -181,6 +181,10 @@ def test_a_record_nested_to_the_limit_is_read_and_one_level_more_is_its_error(tm
     assert second.problem.code == "too_deep" and f"{DEPTH}" in second.problem.message
     # the API: the record at the limit is evaluated (its extra field kept as meta when lenient)
     assert taian_titles.evaluate(first, lenient=True).id == BASE["id"]
+    with pytest.raises(InputError) as caught:  # a dict is held to the same depth when its extra fields are kept
+        taian_titles.evaluate(nested(DEPTH + 1), lenient=True)
+    assert [(p.path, p.code) for p in caught.value.problems] == [("$", "too_deep")]
+    assert f"{DEPTH}" in caught.value.problems[0].message
     source = tmp_path / "deep.jsonl"
     source.write_text(f"{at}\n{past}\n", encoding="utf-8")
     status, out, _ = run(capsys, "evaluate", str(source), "--format", "jsonl", "--lenient")
