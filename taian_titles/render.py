@@ -439,7 +439,7 @@ def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tupl
             rows.append((r.unit or f"#{i}", items, w["internal" if internal else "error"]))
             continue
         meets = w["na"] if r.meets_quota is None else (w["yes"] if r.meets_quota else w["no"])
-        rows.append([r.unit, r.as_of.isoformat(), str(r.total), str(r.digital), r.share_text, meets,
+        rows.append([r.unit, r.as_of.isoformat(), str(r.total), str(r.digital), r.share_text or w["na"], meets,
                      w["na"] if r.add_digital_needed is None else str(r.add_digital_needed),
                      w["na"] if r.swap_needed is None else str(r.swap_needed)])
     return rows
@@ -589,7 +589,7 @@ def quota_table_text(report: Any, lang: str = "zh") -> str:
             rows.append([neutralise(r.unit) if r.unit else f"#{r.index + 1}", neutralise(message)])
             continue
         meets = na if r.meets_quota is None else (yes if r.meets_quota else no)
-        rows.append([neutralise(r.unit), str(r.total), str(r.digital), r.share_text, meets,
+        rows.append([neutralise(r.unit), str(r.total), str(r.digital), r.share_text or na, meets,
                      na if r.add_digital_needed is None else str(r.add_digital_needed),
                      na if r.swap_needed is None else str(r.swap_needed), str(len(r.findings))])
     total_row: list[str] | None = None

@@ -405,3 +405,15 @@ def test_chromium_draws_the_letter_and_its_chinese(decisions, tmp_path):
         shots.append(_png_pixels(_screenshot(tmp_path, probe, name, "600,200"))[2])
     assert shots[0] != shots[1], ("Chinese characters render as identical boxes: install a CJK font "
                                   "(Debian: apt-get install fonts-noto-cjk)")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_quota_report_of_a_list_that_counts_nobody_shows_no_share(fmt):
+    # A list of candidates below 高级工 only: nobody counts, there is no share (it was a TypeError).
+    from taian_titles import city_report
+
+    report = city_report([{"unit": "泰山区", "as_of": "2025-09-01",
+                           "candidates": [{"id": "C-001", "skill_level": "apprentice", "digital": False}]}])
+    assert report.results[0].share_text is None
+    out = render_quota_report(report, fmt, "en")
+    assert "泰山区" in out and "no_candidate_counted" not in out
