@@ -28,7 +28,7 @@ __all__ = ["Limit", "LIMITS", "RECORD_BYTES", "LINE_BYTES", "INPUT_BYTES", "RULE
            "STRING_CHARS", "ITEMS", "WORKBOOK_UNPACKED_BYTES",
            "WORKBOOK_WHOLE_PARTS_BYTES", "WORKBOOK_PARTS", "FIRST_DATE", "LAST_DATE", "RULES", "RULES_PER_CONDITION",
            "TESTS_PER_CONDITION", "TESTS_AFTER_ONE_TEST", "check_string", "check_date", "check_items",
-           "check_model", "nesting_depth", "may_be_deeper", "CHUNK_BYTES"]
+           "check_model", "nesting_depth", "may_be_deeper", "CHUNK_BYTES", "shown", "markdown_table"]
 
 
 class Limit(NamedTuple):
@@ -104,7 +104,7 @@ LIMITS: tuple[Limit, ...] = (
     Limit("input_bytes", INPUT_BYTES, "bytes of an input read as a whole (a JSON array, one object)",
           "an array is held in memory while it is read; longer batches are sent as JSON Lines, "
           "which is read a line at a time and has no total limit"),
-    Limit("ruleset_bytes", RULESET_BYTES, "bytes of one ruleset file", "the shipped one is 34 KB"),
+    Limit("ruleset_bytes", RULESET_BYTES, "bytes of one ruleset file", "the shipped ones are under 60 KB"),
     Limit("workbook_unpacked_bytes", WORKBOOK_UNPACKED_BYTES,
           "bytes of a workbook roster's parts once unpacked, together (the file itself is an input "
           "read at once: at most input_bytes)",
@@ -126,7 +126,8 @@ LIMITS: tuple[Limit, ...] = (
             "the core holds at most 65,535 facts a session and its indexes grow worse than "
             "linearly; the five lists of an applicant together hold at most 10,000 items"
             if name != "candidates" else
-            "the core holds at most 65,535 facts a session; a list at the limit is checked in seconds")
+            "the core holds at most 65,535 facts a session; a list is counted in Python, and one at the "
+            "limit is checked in a fraction of a second")
       for name, value in ITEMS.items()),
     Limit("dates", f"{FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}",
           "every date of a record, and an evaluation date",
@@ -148,6 +149,24 @@ LIMITS: tuple[Limit, ...] = (
           "the core's table of the tests after one test has 512 entries (error 106); with 511 the "
           "process aborts (heap corruption)"),
 )
+
+
+def shown(limit: Limit) -> str:
+    """A limit's value as the documentation shows it: ``8,388,608 bytes (8 MiB)``, ``1,000``."""
+    value = limit.value
+    if not isinstance(value, int):
+        return str(value)
+    if limit.name.endswith("bytes"):
+        return f"{value:,} bytes" + (f" ({value // _MiB} MiB)" if value % _MiB == 0 else "")
+    return f"{value:,}"
+
+
+def markdown_table() -> str:
+    """The table of :data:`LIMITS` in Markdown, as ``docs/security.md`` holds it (a test checks
+    that it does)."""
+    rows = ["| limit | value | what it bounds | why |", "|---|---:|---|---|"]
+    rows += [f"| `{limit.name}` | {shown(limit)} | {limit.bounds} | {limit.why} |" for limit in LIMITS]
+    return "\n".join(rows) + "\n"
 
 
 # --------------------------------------------------------------------------- checking values
@@ -267,3 +286,4 @@ def may_be_deeper(raw: bytes | str, stop: int = DEPTH) -> bool:
     """Whether the JSON text ``raw`` could nest deeper than ``stop``: not when it has no more
     opening brackets than that (counted at C speed, brackets in strings included)."""
     return raw.count(b"[" if isinstance(raw, bytes) else "[") + raw.count(b"{" if isinstance(raw, bytes) else "{") > stop
+

@@ -28,7 +28,7 @@ from taian_titles.io import Unparsable, UsageError, read_records
 from taian_titles.limits import (DEPTH, FIRST_DATE, INPUT_BYTES, ITEMS, LAST_DATE, LIMITS, LINE_BYTES, RECORD_BYTES,
                                  RULES, RULES_PER_CONDITION, RULESET_BYTES, STRING_CHARS, TESTS_AFTER_ONE_TEST,
                                  TESTS_PER_CONDITION, WORKBOOK_PARTS, WORKBOOK_UNPACKED_BYTES,
-                                 WORKBOOK_WHOLE_PARTS_BYTES)
+                                 WORKBOOK_WHOLE_PARTS_BYTES, markdown_table)
 from taian_titles.roster import roster_records
 from taian_titles.ruleset import default_ruleset_path
 
@@ -553,3 +553,11 @@ def test_a_roster_that_is_not_a_regular_file_is_refused(tmp_path, capsys):
     os.mkfifo(fifo)
     status, out, err = run(capsys, "evaluate", str(fifo))  # would block for ever if it were read
     assert status == 2 and "not a regular file" in err
+
+
+def test_the_security_page_states_the_limits_of_the_table():
+    page = (ROOT / "docs" / "security.md").read_text("utf-8")
+    assert markdown_table() in page
+    documented = {line.split("`")[1] for line in page.splitlines() if line.startswith("| `")
+                  and line.split("`")[1] in {limit.name for limit in LIMITS} | {"x"}}
+    assert documented == {limit.name for limit in LIMITS}
