@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import attrs
 
 from .errors import InputError, Problem, Words, problem
+from .escaping import neutralise
 from .io import Item, Unparsable, UsageError
 from .model import (
     Achievement,
@@ -1255,6 +1256,13 @@ def caller_values(record: Any, headers: Sequence[str]) -> list[Any]:
     return [None for _ in headers]
 
 
+def cells(values: Sequence[Any]) -> list[Any]:
+    """A row's values for a worksheet: text from records with its control and bidi characters
+    shown as ``\\uXXXX`` (:mod:`taian_titles.escaping`); a worksheet cannot hold control
+    characters at all (openpyxl raises IllegalCharacterError) nor lone surrogates."""
+    return [neutralise(v) if isinstance(v, str) else v for v in values]
+
+
 class XlsxWriter:
     """Decisions as a workbook, row by row (openpyxl's write-only mode): one row per applicant, and a summary sheet."""
 
@@ -1320,7 +1328,7 @@ class XlsxWriter:
                 sep.join(_note_text(n, lang) for n in entry.get("notes", [])) or None,
                 None,
             ]
-        self.sheet.append(row + caller_values(record, self.extra_headers))
+        self.sheet.append(cells(row + caller_values(record, self.extra_headers)))
         self.count += 1
 
     def finish(self) -> None:
@@ -1362,12 +1370,12 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
     yes, no = ("是", "否") if zh else ("yes", "no")
     for i, r in enumerate(report.results, 1):
         if hasattr(r, "error"):
-            ws.append([r.unit or f"#{i}", None, None, None, None, None, None, None, None,
-                       ("名单有误，未能检查：" if zh else "bad input, not checked: ") + str(r.error)])
+            ws.append(cells([r.unit or f"#{i}", None, None, None, None, None, None, None, None,
+                             ("名单有误，未能检查：" if zh else "bad input, not checked: ") + str(r.error)]))
             continue
         meets = None if r.meets_quota is None else (yes if r.meets_quota else no)
-        ws.append([r.unit, r.as_of, r.total, r.digital, r.share_text, meets, r.add_digital_needed, r.swap_needed,
-                   len(r.findings), r.explanation[lang]])
+        ws.append(cells([r.unit, r.as_of, r.total, r.digital, r.share_text, meets, r.add_digital_needed,
+                         r.swap_needed, len(r.findings), r.explanation[lang]]))
         ws.cell(row=ws.max_row, column=2).number_format = "yyyy-mm-dd"
     from .cityreport import missing_units, totals as city_totals, unit_findings, units_of
 
@@ -1381,11 +1389,11 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
     units = units_of(report)
     missing = missing_units(report, units)
     if units:
-        ws.append([("未报送名单的单位" if zh else "units that sent no list"),
-                   ("、" if zh else ", ").join(missing) or ("无" if zh else "none")])
+        ws.append(cells([("未报送名单的单位" if zh else "units that sent no list"),
+                         ("、" if zh else ", ").join(missing) or ("无" if zh else "none")]))
     for finding in unit_findings(report, units):
-        ws.append([("单位名称问题" if zh else "unit name"), finding.unit, None, None, None, None, None, None, None,
-                   finding.explanation[lang]])
+        ws.append(cells([("单位名称问题" if zh else "unit name"), finding.unit, None, None, None, None, None, None,
+                         None, finding.explanation[lang]]))
     for letter, width in zip("ABCDEFGHIJ", (14, 12, 8, 8, 10, 8, 8, 8, 8, 80)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "B2"
@@ -1396,7 +1404,8 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
         cell.font = Font(bold=True)
     for r in report.results:
         for f in getattr(r, "findings", ()):
-            details.append([r.unit, f.candidate, ", ".join(str(p) for p in f.positions), f.code, f.explanation[lang]])
+            details.append(cells([r.unit, f.candidate, ", ".join(str(p) for p in f.positions), f.code,
+                                  f.explanation[lang]]))
     details.column_dimensions["A"].width = 14
     details.column_dimensions["E"].width = 80
     if ruleset is not None:

@@ -322,9 +322,9 @@ class BatchSummary:
             ws.append([title_label(k, lang, self.ruleset), k, v])
         if self.group_by is not None:
             ws.append([])
-            ws.append([self.group_by, w["records"], w["errors"], *codes])
+            ws.append([neutralise(self.group_by), w["records"], w["errors"], *codes])
             for group, counts in self.groups.items():
-                ws.append([self._group_name(group, lang), counts.records, counts.errors,
+                ws.append([neutralise(self._group_name(group, lang)), counts.records, counts.errors,
                            *(counts.outcomes.get(c, 0) for c in codes)])
 
 

@@ -188,3 +188,30 @@ def test_a_closed_pipe_exits_4_with_one_line(tmp_path):
     process.wait(timeout=GUARD)
     assert process.returncode == 4 and b"Traceback" not in err
     assert "closed by its reader" in one_line(err)
+
+
+def test_control_characters_in_records_do_not_stop_a_workbook(tmp_path):
+    # A worksheet cannot hold control characters (openpyxl raised IllegalCharacterError and the
+    # whole workbook was lost, exit 2): they are written as visible escapes, like the letters'.
+    from openpyxl import load_workbook
+
+    base = json.loads((EXAMPLES / "applicant-a0001.json").read_text("utf-8"))
+    source = tmp_path / "controls.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in [
+        {**base, "id": "A\x1b[2J\x00\u202e"}, {**base, "id": "B", "name": "N\x07"}, base]), encoding="utf-8")
+    target = tmp_path / "answers.xlsx"
+    result = command("evaluate", str(source), "--format", "xlsx", "-o", str(target), "--group-by", "name")
+    assert result.returncode == 0
+    book = load_workbook(target)
+    rows = [[c.value for c in row] for row in book.worksheets[0].iter_rows(min_row=2)]
+    assert [row[1] for row in rows] == ["A\\u001b[2J\\u0000\\u202e", "B", base["id"]]
+    assert rows[1][2] == "N\\u0007"
+    assert ["N\\u0007", 1] == [c.value for c in list(book.worksheets[-1].iter_rows())[-1]][:2]
+    lists = tmp_path / "lists.json"
+    lists.write_text(json.dumps([{"unit": "泰山区\x1b[2J", "as_of": "2025-09-01",
+                                  "candidates": [{"id": "C\x00", "skill_level": "apprentice", "digital": False}]},
+                                 5]), encoding="utf-8")
+    result = command("quota", str(lists), "--format", "xlsx", "-o", str(tmp_path / "quota.xlsx"))
+    assert result.returncode == 1  # the second list is bad input: its own row
+    sheet = load_workbook(tmp_path / "quota.xlsx").worksheets[0]
+    assert sheet.cell(row=2, column=1).value == "泰山区\\u001b[2J"
