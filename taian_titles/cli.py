@@ -33,12 +33,14 @@ FILE as it was.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as _dt
 import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -588,10 +590,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         _say("interrupted")
-        return INTERRUPTED
+        return _stopped(INTERRUPTED)
     except Terminated:
         _say("terminated")
-        return TERMINATED
+        return _stopped(TERMINATED)
     except OutputError as exc:
         _say(str(exc))
         return NOT_WRITTEN
@@ -609,6 +611,21 @@ def main(argv: list[str] | None = None) -> int:
         if previous is not None:
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(status: int) -> int:
+    """The status of a run stopped by a signal, its output already removed.  When a thread of the
+    run is still reading the input (``--jobs``), the process ends here: the interpreter's shutdown
+    would wait for that thread's lock on standard input and abort (SIGABRT, status -6)."""
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()  # worker processes and their server are stopped as at any exit
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
 def _say(message: str) -> None:

@@ -160,9 +160,9 @@ def test_a_signal_leaves_the_old_file_as_it_was_and_exits_143(tmp_path):
     process.stdin.write(APPLICANTS.read_bytes().splitlines(keepends=True)[0])
     process.stdin.flush()
     deadline = time.monotonic() + GUARD
-    while not _leftovers(tmp_path) and time.monotonic() < deadline:  # the temporary file is open
+    # the first answer is in the temporary file (the command waits for the next line)
+    while not any((tmp_path / name).stat().st_size for name in _leftovers(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=GUARD)
     assert process.returncode == 143 and b"Traceback" not in err
