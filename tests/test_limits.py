@@ -24,7 +24,7 @@ import taian_titles
 from taian_titles.cli import main
 from taian_titles.errors import InputError, RulesetError
 from taian_titles.io import Unparsable, UsageError, read_records
-from taian_titles.limits import (DEPTH, FIRST_DATE, INPUT_BYTES, ITEMS, LAST_DATE, LIMITS, LINE_BYTES, RECORD_BYTES,
+from taian_titles.limits import (DEPTH, FIELDS_PER_FACT, FIRST_DATE, INPUT_BYTES, ITEMS, LAST_DATE, LIMITS, LINE_BYTES, RECORD_BYTES,
                                  RULES, RULES_PER_CONDITION, RULESET_BYTES, STRING_CHARS, TESTS_AFTER_ONE_TEST,
                                  TESTS_PER_CONDITION, WORKBOOK_PARTS, WORKBOOK_UNPACKED_BYTES,
                                  WORKBOOK_WHOLE_PARTS_BYTES, markdown_table)
@@ -456,6 +456,44 @@ def test_a_policy_at_the_engines_limit_runs_and_one_past_is_refused_at_load(name
     assert status == 0, err
     status, _, err = run(capsys, "ruleset", "check", str(default_ruleset_path()), str(past))
     assert status == 1 and f"at most {limit:,}" in err
+
+
+def _wide(fields: int) -> str:
+    """A document deriving a fact of ``fields`` fields from each certificate, and a rule testing
+    every one of them."""
+    settings = ", ".join(f"f{i} = {i}" for i in range(fields))
+    tests = " and ".join(f"f{i} == {i}" for i in range(fields))
+    return HEAD + f"""
+[[rules]]
+id = "L-wide"
+clause = "L-1"
+stage = "derive"
+when = ["c: certificate"]
+then = {{ derive = "wide_fact", set = {{ {settings} }}, basis = ["c"] }}
+
+[[rules]]
+id = "L-wide-outcome"
+clause = "L-1"
+stage = "outcome"
+when = ["w: wide_fact where {tests}"]
+then = {{ outcome = "limit_test_note", basis = ["w"] }}
+explain.zh = "测试。"
+explain.en = "Test."
+"""
+
+
+@covers("fields_per_fact")
+def test_a_fact_type_tested_on_the_limit_of_fields_runs_and_one_more_is_refused(capsys):
+    at, past = _write(_wide(FIELDS_PER_FACT)), _write(_wide(FIELDS_PER_FACT + 1))
+    decision = taian_titles.evaluate(BASE, policy=taian_titles.load_policy(default_ruleset_path(), at))
+    assert "limit_test_note" in decision.codes  # every field tested, and every test passed
+    with pytest.raises(RulesetError) as caught:
+        taian_titles.load_policy(default_ruleset_path(), past)
+    assert any(f"at most {FIELDS_PER_FACT} fields" in p and "'wide_fact'" in p for p in caught.value.problems)
+    status, _, err = run(capsys, "ruleset", "check", str(default_ruleset_path()), str(at))
+    assert status == 0, err
+    status, _, err = run(capsys, "ruleset", "check", str(default_ruleset_path()), str(past))
+    assert status == 1 and f"at most {FIELDS_PER_FACT} fields" in err
 
 
 # --------------------------------------------------------------------------- a workbook roster
