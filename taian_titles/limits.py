@@ -66,7 +66,7 @@ STRING_CHARS = 1000
 #: Items of each list of a record.  Some rules pair items of two lists (measure nine's
 #: exceptional route: every digital talent, one per certificate or work period, with every
 #: achievement; the crossover's summary: every digital skill level with every other), so the
-#: limits bound those products: at every limit at once an applicant takes about 2 s and
+#: limits bound those products: at every limit at once an applicant takes about 1 s and
 #: 32,000 rule firings, within the 65,535 facts one session of the core holds.
 ITEMS: dict[str, int] = {
     "certificates": 200,
@@ -130,7 +130,7 @@ LIMITS: tuple[Limit, ...] = (
             "rules pair the items of two lists (talents, from certificates and work periods, with "
             "achievements; skill levels with skill levels): the limits keep those products within "
             "the 65,535 facts one session of the core holds and an applicant at every limit at "
-            "once to about 2 s (2,000 skill levels took 85 s; 200 of each list overflowed the core)"
+            "once to about 1 s (2,000 skill levels take 32 s; 200 of each list overflowed the core)"
             if name != "candidates" else
             "the core holds at most 65,535 facts a session; a list is counted in Python, and one at the "
             "limit is checked in a fraction of a second")
