@@ -33,12 +33,14 @@ FILE as it was.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as _dt
 import json
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from .batch import evaluate_entries, quota_entry
 from .casebook import CasebookError, load_casebook, report_text, run_casebooks, shipped_casebooks
 from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
+from .escaping import neutralise
 from .exchange import parse_date
 from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, is_roster, open_output,
                  open_records, progress)
@@ -443,7 +446,7 @@ def _cmd_ruleset_test(args: argparse.Namespace) -> int:
 
 def _print_problems(exc: RulesetError) -> None:
     for problem in exc.problems:
-        print(f"{exc.source}: {problem}", file=sys.stderr)
+        print(neutralise(f"{exc.source}: {problem}"), file=sys.stderr)
     count = len(exc.problems)
     print(f"{PROG}: {exc.source}: {count} problem{'s' if count != 1 else ''}; the ruleset cannot be used",
           file=sys.stderr)
@@ -692,10 +695,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         _say("interrupted")
-        return INTERRUPTED
+        return _stopped(INTERRUPTED)
     except Terminated:
         _say("terminated")
-        return TERMINATED
+        return _stopped(TERMINATED)
     except OutputError as exc:
         _say(str(exc))
         return NOT_WRITTEN
@@ -715,10 +718,25 @@ def main(argv: list[str] | None = None) -> int:
                 signal.signal(signal.SIGTERM, previous)
 
 
+def _stopped(status: int) -> int:
+    """The status of a run stopped by a signal, its output already removed.  When a thread of the
+    run is still reading the input (``--jobs``), the process ends here: the interpreter's shutdown
+    would wait for that thread's lock on standard input and abort (SIGABRT, status -6)."""
+    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+        with contextlib.suppress(Exception):
+            atexit._run_exitfuncs()  # worker processes and their server are stopped as at any exit
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
 def _say(message: str) -> None:
     """One line on standard error; a message that cannot be written is dropped."""
     with contextlib.suppress(OSError, ValueError):
-        print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+        print(f"{PROG}: {neutralise(message, keep_newlines=True)}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

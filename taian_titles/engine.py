@@ -79,6 +79,8 @@ _SIDS = map("s{}".format, itertools.count())  # sids of our own, never applicant
 
 # Hidden rules of the adapter (see the module docstring).
 _OPENED, _CATCH_ALL = "opened__", "catch_all__"
+#: Facts one session of the core holds; the catch-all rule fires (an error) when a session reaches it.
+SESSION_FACTS = 65535
 # Result codes of the C core's assert functions.
 _HANDLED, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 #: The most matches of one rule the engine hands over in one action (durable-rules' ``cap``).
@@ -431,7 +433,7 @@ class Engine:
         self.definition = {
             **compile_rules(self.rules, params_of),
             _OPENED: {"all": [{"state__": {"$s": 1}}], "cap": 1},  # the core's state fact of a new session
-            _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": 65535},
+            _CATCH_ALL: {"all": [{"m": {"$ex": {"sid": 1}}}], "count": SESSION_FACTS},
         }
         self.actions: dict[str, Conclude] = {r.id: _compile_action(r, params_of[r.document])
                                              for r in self.rules}
@@ -550,6 +552,9 @@ class Engine:
                             try:
                                 # One message: a rule and the list of its matches ready together.
                                 (rule_id, frames), = loads(message).items()
+                                if rule_id == _CATCH_ALL:  # 65,535 facts: what one session of the core holds
+                                    raise EngineError(f"the evaluation needs more facts than the rule engine "
+                                                      f"holds in one session ({SESSION_FACTS:,})")
                                 if rule_id != _OPENED:
                                     conclude = actions[rule_id]
                                     for matched in frames:
@@ -627,6 +632,9 @@ class Engine:
                         while message:
                             try:
                                 (rule_id, frames), = loads(message).items()
+                                if rule_id == _CATCH_ALL:  # 65,535 facts: what one session of the core holds
+                                    raise EngineError(f"the evaluation needs more facts than the rule engine "
+                                                      f"holds in one session ({SESSION_FACTS:,})")
                                 if rule_id != _OPENED:
                                     conclude = actions[rule_id]
                                     for matched in frames:

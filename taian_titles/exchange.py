@@ -38,7 +38,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from .errors import BadType, BadValue, InputError, Problem, Words, json_type, problem
-from .limits import check_date, check_items, check_string
+from .limits import DEPTH, check_date, check_items, check_string, nesting_depth
 from .model import (
     Achievement,
     Applicant,
@@ -417,6 +417,8 @@ def _structure(data: Any, cls: type, cross_checks: Iterable[Check] = (), model_c
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InputError([problem("$", "not_an_object", got=json_type(data))])
     problems: list[Problem] = []
+    if lenient and nesting_depth(data) > DEPTH:  # kept in ``meta`` and echoed: held to the JSON reader's limit
+        raise InputError([problem("$", "too_deep", limit=DEPTH)], record_id=_record_id(data))
     if lenient or "exchange_version" in data:
         data, problems = _top_level(data, cls, lenient)
     result = None

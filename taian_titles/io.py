@@ -79,11 +79,18 @@ class _TooLong:
         return b"x"
 
 
+class _ArrayHead(bytes):
+    """The first ``LINE_BYTES`` of a first line that is longer and opens a JSON array (an array
+    written on one line): the array is read on from the stream (:func:`_array`), not as lines."""
+
+
 def _bounded_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | _TooLong]]:
     """The numbered lines of ``stream``, each read with a bounded ``readline``: a line longer
     than ``LINE_BYTES`` is skipped in bounded chunks and given as a :class:`_TooLong`, and one
-    that has not ended after ``INPUT_BYTES`` ends the input (a device such as /dev/zero)."""
-    number = 0
+    that has not ended after ``INPUT_BYTES`` ends the input (a device such as /dev/zero).  A
+    first line longer than ``LINE_BYTES`` that opens an array is given as an :class:`_ArrayHead`
+    and ends the lines: the caller reads the array on from ``stream``."""
+    number, content = 0, False
     while True:
         raw = stream.readline(LINE_BYTES + 1)
         if not raw:
@@ -91,6 +98,10 @@ def _bounded_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | _TooLong]]:
         number += 1
         if number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM):]
+        if len(raw) > LINE_BYTES and not raw.endswith(b"\n") and not content and raw.lstrip().startswith(b"["):
+            yield number, _ArrayHead(raw)
+            return
+        content = content or bool(raw.strip())
         if len(raw) > LINE_BYTES and not raw.endswith(b"\n"):
             size = len(raw)
             while not raw.endswith(b"\n"):
@@ -319,9 +330,11 @@ def _multi_line(first_number: int, first_raw: bytes, lines: Iterator[tuple[int, 
         replay = [_parse_line(n, r) for n, r in candidates]
         tail = (_parse_line(n, r) for n, r in rest)
         return "lines", _chain([_parse_line(first_number, first_raw), *replay], tail), None
-    if depth > 0 and size > RECORD_BYTES:
+    if size > RECORD_BYTES:
         # Larger than a record: read on to its end, keeping nothing, to answer it as too large.
         pending = [after] if after is not None else []
+        if depth <= 0:  # it ended with the line that took it past the limit
+            return _one_object(first_number, _too_large(None, size), _chain_lines(pending, rest))
         for number, raw in _chain_lines(pending, rest):
             if isinstance(raw, _TooLong):
                 raise UsageError(f"the input is not JSON: line {number} is longer than {LINE_BYTES:,} bytes")

@@ -25,9 +25,10 @@ import attrs
 from .errors import BadValue, InputError, Problem
 
 __all__ = ["Limit", "LIMITS", "RECORD_BYTES", "LINE_BYTES", "INPUT_BYTES", "RULESET_BYTES", "DEPTH",
-           "STRING_CHARS", "ITEMS", "FIRST_DATE", "LAST_DATE", "RULES", "RULES_PER_CONDITION",
+           "STRING_CHARS", "ITEMS", "WORKBOOK_UNPACKED_BYTES",
+           "WORKBOOK_WHOLE_PARTS_BYTES", "WORKBOOK_PARTS", "FIRST_DATE", "LAST_DATE", "RULES", "RULES_PER_CONDITION",
            "TESTS_PER_CONDITION", "TESTS_AFTER_ONE_TEST", "check_string", "check_date", "check_items",
-           "check_model", "nesting_depth", "may_be_deeper", "CHUNK_BYTES"]
+           "check_model", "nesting_depth", "may_be_deeper", "CHUNK_BYTES", "shown", "markdown_table"]
 
 
 class Limit(NamedTuple):
@@ -49,19 +50,30 @@ LINE_BYTES = RECORD_BYTES
 INPUT_BYTES = 64 * _MiB
 #: Bytes of one ruleset file.
 RULESET_BYTES = 4 * _MiB
+#: Bytes of a workbook's parts once unpacked, together (a .xlsx is a zip file of XML parts).
+WORKBOOK_UNPACKED_BYTES = 128 * _MiB
+#: Bytes, unpacked, of the parts of a workbook read whole (all but its worksheets: the shared
+#: strings, the styles, the workbook itself).
+WORKBOOK_WHOLE_PARTS_BYTES = 32 * _MiB
+#: Parts (zip members) of one workbook.
+WORKBOOK_PARTS = 1000
 #: Inputs are read in chunks of this size, never with one unbounded read.
 CHUNK_BYTES = 1 * _MiB
 #: Levels of arrays and objects in one record, the record itself being level 1.
 DEPTH = 32
 #: Characters of any string of a record.
 STRING_CHARS = 1000
-#: Items of each list of a record.
+#: Items of each list of a record.  Some rules pair items of two lists (measure nine's
+#: exceptional route: every digital talent, one per certificate or work period, with every
+#: achievement; the crossover's summary: every digital skill level with every other), so the
+#: limits bound those products: at every limit at once an applicant takes about 1 s and
+#: 32,000 rule firings, within the 65,535 facts one session of the core holds.
 ITEMS: dict[str, int] = {
-    "certificates": 2000,
-    "work_periods": 2000,
-    "skill_levels": 2000,
-    "titles": 2000,
-    "achievements": 2000,
+    "certificates": 200,
+    "work_periods": 200,
+    "skill_levels": 100,
+    "titles": 200,
+    "achievements": 50,
     "candidates": 10000,
 }
 #: The dates a record may carry (``as_of`` and every date of its items), both included.
@@ -71,11 +83,15 @@ LAST_DATE = _dt.date(2199, 12, 31)
 RULES = 4094
 #: Rules that may test one same condition (the core links one alpha node to 256 join nodes).
 RULES_PER_CONDITION = 256
-#: Tests of one condition that compare with another fact (the core's 32 expressions per join
-#: node, less the adapter's closing test and the end marker).
-TESTS_PER_CONDITION = 30
+#: Tests of one condition that the core evaluates in its join node: each comparison with another
+#: fact's field counts one, each ``in`` or ``not in`` list of two or more values two (the core's
+#: 32 expressions per join node, less the adapter's two: the test that the fact is the
+#: applicant's of the rule's first condition, and the closing test).  Measured: 28 pass, 29 give
+#: core error 113.
+TESTS_PER_CONDITION = 28
 #: Different tests that may follow one same test on a fact type (the core's 512-entry table).
-TESTS_AFTER_ONE_TEST = 512  # a 512th entry fills the table: at most 511
+#: Measured: 510 pass; 511 corrupt the core's heap (the process aborts in free()).
+TESTS_AFTER_ONE_TEST = 510
 #: Fields of one fact type that the rules test.  The engine is told only those, plus four the
 #: adapter adds (the type, ``id``, the session, the applicant's key).  The core built by the
 #: Makefile has a table of 32 properties an object (``MAX_OBJECT_PROPERTIES``, 255 in the stock
@@ -86,13 +102,24 @@ FIELDS_PER_FACT = 24
 LIMITS: tuple[Limit, ...] = (
     Limit("record_bytes", RECORD_BYTES, "bytes of one record (a JSON Lines line, an element of an "
           "array, a pretty-printed object)",
-          "a 2,000-item applicant is about 0.5 MB; a record is parsed whole before it is checked"),
+          "an applicant at every list's limit is about 90 KB; a record is parsed whole before it is checked"),
     Limit("line_bytes", LINE_BYTES, "bytes of one line of JSON Lines",
           "a line is one record; a longer one is that line's error and the rest of it is skipped"),
     Limit("input_bytes", INPUT_BYTES, "bytes of an input read as a whole (a JSON array, one object)",
           "an array is held in memory while it is read; longer batches are sent as JSON Lines, "
           "which is read a line at a time and has no total limit"),
-    Limit("ruleset_bytes", RULESET_BYTES, "bytes of one ruleset file", "the shipped one is 34 KB"),
+    Limit("ruleset_bytes", RULESET_BYTES, "bytes of one ruleset file", "the shipped ones are under 60 KB"),
+    Limit("workbook_unpacked_bytes", WORKBOOK_UNPACKED_BYTES,
+          "bytes of a workbook roster's parts once unpacked, together (the file itself is an input "
+          "read at once: at most input_bytes)",
+          "checked from the zip's directory before the workbook is opened, so a small file that "
+          "unpacks to gigabytes (a zip bomb) is refused; a 100,000-row roster unpacks to about 110 MB, "
+          "and one cell of 200 MiB took openpyxl 1.8 GB of memory"),
+    Limit("workbook_whole_parts_bytes", WORKBOOK_WHOLE_PARTS_BYTES,
+          "bytes, unpacked, of a workbook's parts other than its worksheets (shared strings, styles)",
+          "openpyxl reads these whole into memory; the worksheets are read a row at a time"),
+    Limit("workbook_parts", WORKBOOK_PARTS, "parts (zip members) of a workbook roster",
+          "a roster has about ten; counted from the zip's end record before its directory is read"),
     Limit("depth", DEPTH, "levels of arrays and objects in one record (the record is level 1)",
           "the exchange format needs 3; deeper nesting is refused before it is parsed"),
     Limit("string_chars", STRING_CHARS, "characters of every string of a record",
@@ -100,10 +127,13 @@ LIMITS: tuple[Limit, ...] = (
           "(length mod 65,536) bytes of a longer one; 1,000 characters are at most 6,000 bytes "
           "as JSON, far below"),
     *(Limit(f"{name}", value, f"items of {name}",
-            "the core holds at most 65,535 facts a session and its indexes grow worse than "
-            "linearly; the five lists of an applicant together hold at most 10,000 items"
+            "rules pair the items of two lists (talents, from certificates and work periods, with "
+            "achievements; skill levels with skill levels): the limits keep those products within "
+            "the 65,535 facts one session of the core holds and an applicant at every limit at "
+            "once to about 1 s (2,000 skill levels take 32 s; 200 of each list overflowed the core)"
             if name != "candidates" else
-            "the core holds at most 65,535 facts a session; a list at the limit is checked in seconds")
+            "the core holds at most 65,535 facts a session; a list is counted in Python, and one at the "
+            "limit is checked in a fraction of a second")
       for name, value in ITEMS.items()),
     Limit("dates", f"{FIRST_DATE.isoformat()} to {LAST_DATE.isoformat()}",
           "every date of a record, and an evaluation date",
@@ -112,15 +142,37 @@ LIMITS: tuple[Limit, ...] = (
     Limit("rules_per_condition", RULES_PER_CONDITION, "rules that test one same condition",
           "the core links one condition (alpha node) to at most 256 rules (error 108)"),
     Limit("tests_per_condition", TESTS_PER_CONDITION,
-          "tests of one condition that compare with another fact's field",
-          "the core keeps at most 32 expressions per join node (error 113); the adapter adds one"),
+          "tests of one condition that compare with another fact's field, an `in` or `not in` list of "
+          "two or more values counting two, in a condition that compares with another fact or is "
+          "not its rule's first",
+          "the core keeps at most 32 expressions per join node (error 113); the adapter adds two "
+          "(the applicant of a shared session, the closing test)"),
     Limit("fields_per_fact", FIELDS_PER_FACT, "fields of one fact type that the rules test",
           "the core built by the Makefile has a table of 32 properties an object (the stock build "
           "255) and crashes when it is full; the adapter adds four"),
     Limit("tests_after_one_test", TESTS_AFTER_ONE_TEST,
           "different tests against values that follow one same test on a fact type",
-          "the core's table of the tests after one test has 512 entries (error 106)"),
+          "the core's table of the tests after one test has 512 entries (error 106); with 511 the "
+          "process aborts (heap corruption)"),
 )
+
+
+def shown(limit: Limit) -> str:
+    """A limit's value as the documentation shows it: ``8,388,608 bytes (8 MiB)``, ``1,000``."""
+    value = limit.value
+    if not isinstance(value, int):
+        return str(value)
+    if limit.name.endswith("bytes"):
+        return f"{value:,} bytes" + (f" ({value // _MiB} MiB)" if value % _MiB == 0 else "")
+    return f"{value:,}"
+
+
+def markdown_table() -> str:
+    """The table of :data:`LIMITS` in Markdown, as ``docs/security.md`` holds it (a test checks
+    that it does)."""
+    rows = ["| limit | value | what it bounds | why |", "|---|---:|---|---|"]
+    rows += [f"| `{limit.name}` | {shown(limit)} | {limit.bounds} | {limit.why} |" for limit in LIMITS]
+    return "\n".join(rows) + "\n"
 
 
 # --------------------------------------------------------------------------- checking values
@@ -240,3 +292,4 @@ def may_be_deeper(raw: bytes | str, stop: int = DEPTH) -> bool:
     """Whether the JSON text ``raw`` could nest deeper than ``stop``: not when it has no more
     opening brackets than that (counted at C speed, brackets in strings included)."""
     return raw.count(b"[" if isinstance(raw, bytes) else "[") + raw.count(b"{" if isinstance(raw, bytes) else "{") > stop
+

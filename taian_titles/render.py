@@ -36,6 +36,7 @@ import jinja2
 
 from .decision import Decision
 from .errors import RecordError
+from .escaping import neutralise, neutralise_tree
 from .facts import percent_text
 from .model import Level
 from .policy import Policy, default_policy
@@ -169,9 +170,10 @@ def md_escape(text: str, line_start: bool = False) -> str:
     """Backslash-escape what Markdown would read as markup or raw HTML; dates and numbers stay readable.
 
     With ``line_start``, text that begins a line is also kept from starting a heading, a
-    quote or a list.
+    quote or a list.  Control, bidi and line-breaking characters are first written visibly
+    (:func:`taian_titles.escaping.neutralise`), so a value cannot leave its line.
     """
-    text = _MD_SPECIAL.sub(r"\\\1", text.replace("&", "&amp;"))
+    text = _MD_SPECIAL.sub(r"\\\1", neutralise(str(text)).replace("&", "&amp;"))
     if not line_start:
         return text
 
@@ -200,7 +202,7 @@ def _environment(templates: str | Path | None) -> jinja2.Environment:
             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
         env.filters["md"] = md_escape
         env.filters["mdline"] = lambda text: md_escape(text, True)
-        env.filters["code"] = lambda text: str(text).replace("`", "")
+        env.filters["code"] = lambda text: neutralise(str(text)).replace("`", "")
         _ENVIRONMENTS[key] = env
     return env
 
@@ -311,8 +313,10 @@ def render_fragment(decision: Decision, fmt: str, lang: str = "zh", *,
                     templates: str | Path | None = None) -> str:
     """One letter as a part of a document (an ``<article>`` in HTML; the whole letter otherwise)."""
     _check(fmt, lang)
-    return _template(f"letter.{_SUFFIX[fmt]}.j2", templates).render(
-        letter=letter_context(decision, lang), w=_WORDS[lang], lang=lang)
+    letter = letter_context(decision, lang)
+    if fmt != "html":  # HTML is escaped by the template engine; text and Markdown show no control character
+        letter = neutralise_tree(letter)
+    return _template(f"letter.{_SUFFIX[fmt]}.j2", templates).render(letter=letter, w=_WORDS[lang], lang=lang)
 
 
 def render_decision(decision: Decision, fmt: str, lang: str = "zh", *,
@@ -404,9 +408,11 @@ def render_error(record_id: str | None, error: RecordError | Mapping[str, Any], 
         heading = f"{w['error_title']}：{who}" + (f"（{where}）" if where else "")
     else:
         heading = f"{w['error_title']}: {who}" + (f" ({where})" if where else "")
+    problems = [{"path": path or "", "message": message} for path, message in pairs]
+    if fmt != "html":
+        heading, problems = neutralise(heading), neutralise_tree(problems)
     return _template(f"error.{_SUFFIX[fmt]}.j2", templates).render(
-        heading=heading, intro=w["internal_intro" if internal else "error_intro"], w=w,
-        problems=[{"path": path or "", "message": message} for path, message in pairs])
+        heading=heading, intro=w["internal_intro" if internal else "error_intro"], w=w, problems=problems)
 
 
 # --------------------------------------------------------------------------- the city quota report (M9-4)
@@ -433,7 +439,7 @@ def _quota_rows(report: Any, lang: str) -> list[list[str] | tuple[str, list[tupl
             rows.append((r.unit or f"#{i}", items, w["internal" if internal else "error"]))
             continue
         meets = w["na"] if r.meets_quota is None else (w["yes"] if r.meets_quota else w["no"])
-        rows.append([r.unit, r.as_of.isoformat(), str(r.total), str(r.digital), r.share_text, meets,
+        rows.append([r.unit, r.as_of.isoformat(), str(r.total), str(r.digital), r.share_text or w["na"], meets,
                      w["na"] if r.add_digital_needed is None else str(r.add_digital_needed),
                      w["na"] if r.swap_needed is None else str(r.swap_needed)])
     return rows
@@ -462,7 +468,7 @@ def quota_unit_lines(report: Any, lang: str = "zh") -> list[str]:
         missing = missing_units(report, units)
         lines.append(f"{w['missing']}{colon}" + (("、" if lang == "zh" else ", ").join(missing) or w["nothing"]))
     lines += [f"{w['unit_findings']}{colon}{f.explanation[lang]}" for f in unit_findings(report, units)]
-    return lines
+    return [neutralise(line) for line in lines]
 
 
 def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
@@ -482,9 +488,10 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
     if fmt == "text":
         out = [w["title"], f"{w['clause']}：「{clause}」" if lang == "zh" else f"{w['clause']}: 「{clause}」",
                "", quota_table_text(report, lang).rstrip("\n"), "", w["details"]]
+        n_ = neutralise
         for r in checked:
-            out.append(f"  {r.unit}: {r.explanation[lang]}")
-            out += [f"    - {f.explanation[lang]}" for f in r.findings]
+            out.append(f"  {n_(r.unit)}: {n_(r.explanation[lang])}")
+            out += [f"    - {n_(f.explanation[lang])}" for f in r.findings]
         out += ["", "-" * 60,
                 f"{'规则集' if lang == 'zh' else 'Ruleset'}: {rulesets}"]
         return "\n".join(out) + "\n"
@@ -496,7 +503,7 @@ def render_quota_report(report: Any, fmt: str, lang: str = "zh") -> str:
                "|" + "---|" * len(w["columns"])]
         for row in rows:
             if isinstance(row, tuple):
-                problems = "; ".join(f"`{p}`: {e_(m)}" if p else e_(m) for p, m in row[1])
+                problems = "; ".join(f"`{neutralise(p)}`: {e_(m)}" if p else e_(m) for p, m in row[1])
                 out.append(f"| {e_(row[0])} | {e_(row[2])}: {problems} |" + " |" * (len(w["columns"]) - 2))
             else:
                 out.append("| " + " | ".join(e_(c) for c in row) + " |")
@@ -579,10 +586,10 @@ def quota_table_text(report: Any, lang: str = "zh") -> str:
             internal, items = _error_items(r.error, lang)
             label = ("程序出错：" if internal else "名单有误：") if zh else ("internal fault: " if internal else "bad input: ")
             message = label + ("；" if zh else "; ").join(f"{p}: {m}" if p else m for p, m in items)
-            rows.append([r.unit or f"#{r.index + 1}", message])
+            rows.append([neutralise(r.unit) if r.unit else f"#{r.index + 1}", neutralise(message)])
             continue
         meets = na if r.meets_quota is None else (yes if r.meets_quota else no)
-        rows.append([r.unit, str(r.total), str(r.digital), r.share_text, meets,
+        rows.append([neutralise(r.unit), str(r.total), str(r.digital), r.share_text or na, meets,
                      na if r.add_digital_needed is None else str(r.add_digital_needed),
                      na if r.swap_needed is None else str(r.swap_needed), str(len(r.findings))])
     total_row: list[str] | None = None

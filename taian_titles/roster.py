@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import attrs
 
 from .errors import InputError, Problem, Words, problem
+from .escaping import neutralise
 from .io import Item, Unparsable, UsageError
 from .model import (
     Achievement,
@@ -254,6 +255,8 @@ _REMARK_COLUMNS = {"备注", "说明", "remarks", "remark", "notes", "note"}
 #: The column of an extra sheet that names the applicant.
 _KEY_HEADERS = ("申请人编号", "applicant id", "applicant", "申请人")
 _HEADER_SCAN_ROWS = 10
+#: Characters of a line read to find the header and the delimiter (a line without end is not read whole).
+_HEADER_SCAN_CHARS = 1 << 20
 
 
 def _norm(text: Any) -> str:
@@ -923,7 +926,7 @@ def _csv_encoding(path: Path) -> str:
 def _csv_sheet(path: Path) -> _Sheet:
     encoding = _csv_encoding(path)
     with path.open("r", encoding=encoding, newline="", errors="replace") as f:
-        head = "".join(f.readline() for _ in range(_HEADER_SCAN_ROWS))
+        head = "".join(f.readline(_HEADER_SCAN_CHARS) for _ in range(_HEADER_SCAN_ROWS))
     delimiter = max((",", "\t", ";"), key=head.count) if head else ","
 
     def rows() -> Iterator[tuple[int, Sequence[Any]]]:
@@ -950,6 +953,56 @@ def _csv_sheet(path: Path) -> _Sheet:
     return _Sheet(path.stem, rows, size)
 
 
+def _zip_parts(path: Path, size: int) -> int | None:
+    """The number of parts a zip file declares in its end record (read from its last 64 KiB,
+    before its directory is), or None when it has no end record (not a zip file)."""
+    import struct
+
+    with path.open("rb") as f:
+        f.seek(max(0, size - (22 + 0xFFFF)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    return int(struct.unpack_from("<H", tail, at + 10)[0])
+
+
+def check_workbook(path: str | Path) -> None:
+    """Refuse a workbook past the limits before openpyxl opens it (UsageError naming the limit):
+    its size (``input_bytes``), its parts (``workbook_parts``), and what its parts unpack to as
+    their zip directory declares it (``workbook_unpacked_bytes``, ``workbook_whole_parts_bytes``).
+    A part is never unpacked past its declared size (Python's zipfile stops there and fails the
+    check of its CRC), so a zip bomb is refused without unpacking anything."""
+    import zipfile
+
+    from .limits import INPUT_BYTES, WORKBOOK_PARTS, WORKBOOK_UNPACKED_BYTES, WORKBOOK_WHOLE_PARTS_BYTES
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size > INPUT_BYTES:
+        raise UsageError(f"{path} has {size:,} bytes; a workbook may have at most {INPUT_BYTES:,} "
+                         "(limit input_bytes; send a larger roster as CSV, which is read a line at a time)")
+    parts = _zip_parts(path, size)
+    if parts is None:
+        return  # not a zip file: openpyxl says so
+    if parts > WORKBOOK_PARTS:
+        raise UsageError(f"{path} has {'more than 65,534' if parts == 0xFFFF else format(parts, ',')} parts; "
+                         f"a workbook may have at most {WORKBOOK_PARTS:,} (limit workbook_parts)")
+    try:
+        with zipfile.ZipFile(path) as book:
+            members = book.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says what is wrong with it
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > WORKBOOK_UNPACKED_BYTES:
+        raise UsageError(f"{path} unpacks to {unpacked:,} bytes; a workbook may unpack to at most "
+                         f"{WORKBOOK_UNPACKED_BYTES:,} (limit workbook_unpacked_bytes)")
+    whole = sum(m.file_size for m in members if not m.filename.startswith("xl/worksheets/"))
+    if whole > WORKBOOK_WHOLE_PARTS_BYTES:
+        raise UsageError(f"{path}: the parts other than its worksheets unpack to {whole:,} bytes; at most "
+                         f"{WORKBOOK_WHOLE_PARTS_BYTES:,} are read (limit workbook_whole_parts_bytes)")
+
+
 def _xlsx_sheets(path: Path, table: Table, stack: contextlib.ExitStack) -> tuple[_Sheet, list[_Sheet]]:
     import zipfile
 
@@ -957,6 +1010,7 @@ def _xlsx_sheets(path: Path, table: Table, stack: contextlib.ExitStack) -> tuple
         import openpyxl
     except ImportError:  # pragma: no cover - a dependency of the package
         raise UsageError("reading .xlsx needs openpyxl (pip install openpyxl)") from None
+    check_workbook(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
@@ -991,6 +1045,8 @@ def open_roster(path: str | Path, kind: str = "applicants") -> Iterator[Roster]:
         raise UsageError(f"no such file: {path}")
     if path.is_dir():
         raise UsageError(f"{path} is a directory, not a roster")
+    if not path.is_file():  # a FIFO or a device: a roster is read more than once, and must end
+        raise UsageError(f"{path} is not a regular file; a roster must be one")
     with contextlib.ExitStack() as stack:
         if path.suffix.lower() == ".csv":
             main, extra = _csv_sheet(path), []
@@ -1200,6 +1256,13 @@ def caller_values(record: Any, headers: Sequence[str]) -> list[Any]:
     return [None for _ in headers]
 
 
+def cells(values: Sequence[Any]) -> list[Any]:
+    """A row's values for a worksheet: text from records with its control and bidi characters
+    shown as ``\\uXXXX`` (:mod:`taian_titles.escaping`); a worksheet cannot hold control
+    characters at all (openpyxl raises IllegalCharacterError) nor lone surrogates."""
+    return [neutralise(v) if isinstance(v, str) else v for v in values]
+
+
 class XlsxWriter:
     """Decisions as a workbook, row by row (openpyxl's write-only mode): one row per applicant, and a summary sheet."""
 
@@ -1265,7 +1328,7 @@ class XlsxWriter:
                 sep.join(_note_text(n, lang) for n in entry.get("notes", [])) or None,
                 None,
             ]
-        self.sheet.append(row + caller_values(record, self.extra_headers))
+        self.sheet.append(cells(row + caller_values(record, self.extra_headers)))
         self.count += 1
 
     def finish(self) -> None:
@@ -1307,12 +1370,12 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
     yes, no = ("是", "否") if zh else ("yes", "no")
     for i, r in enumerate(report.results, 1):
         if hasattr(r, "error"):
-            ws.append([r.unit or f"#{i}", None, None, None, None, None, None, None, None,
-                       ("名单有误，未能检查：" if zh else "bad input, not checked: ") + str(r.error)])
+            ws.append(cells([r.unit or f"#{i}", None, None, None, None, None, None, None, None,
+                             ("名单有误，未能检查：" if zh else "bad input, not checked: ") + str(r.error)]))
             continue
         meets = None if r.meets_quota is None else (yes if r.meets_quota else no)
-        ws.append([r.unit, r.as_of, r.total, r.digital, r.share_text, meets, r.add_digital_needed, r.swap_needed,
-                   len(r.findings), r.explanation[lang]])
+        ws.append(cells([r.unit, r.as_of, r.total, r.digital, r.share_text, meets, r.add_digital_needed,
+                         r.swap_needed, len(r.findings), r.explanation[lang]]))
         ws.cell(row=ws.max_row, column=2).number_format = "yyyy-mm-dd"
     from .cityreport import missing_units, totals as city_totals, unit_findings, units_of
 
@@ -1326,11 +1389,11 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
     units = units_of(report)
     missing = missing_units(report, units)
     if units:
-        ws.append([("未报送名单的单位" if zh else "units that sent no list"),
-                   ("、" if zh else ", ").join(missing) or ("无" if zh else "none")])
+        ws.append(cells([("未报送名单的单位" if zh else "units that sent no list"),
+                         ("、" if zh else ", ").join(missing) or ("无" if zh else "none")]))
     for finding in unit_findings(report, units):
-        ws.append([("单位名称问题" if zh else "unit name"), finding.unit, None, None, None, None, None, None, None,
-                   finding.explanation[lang]])
+        ws.append(cells([("单位名称问题" if zh else "unit name"), finding.unit, None, None, None, None, None, None,
+                         None, finding.explanation[lang]]))
     for letter, width in zip("ABCDEFGHIJ", (14, 12, 8, 8, 10, 8, 8, 8, 8, 80)):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "B2"
@@ -1341,7 +1404,8 @@ def write_city_report_xlsx(report: Any, path: str | Path, lang: str = "zh", rule
         cell.font = Font(bold=True)
     for r in report.results:
         for f in getattr(r, "findings", ()):
-            details.append([r.unit, f.candidate, ", ".join(str(p) for p in f.positions), f.code, f.explanation[lang]])
+            details.append(cells([r.unit, f.candidate, ", ".join(str(p) for p in f.positions), f.code,
+                                  f.explanation[lang]]))
     details.column_dimensions["A"].width = 14
     details.column_dimensions["E"].width = 80
     if ruleset is not None:

@@ -1122,10 +1122,11 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
     """What of the policy the rule engine's C core cannot hold, each with the rules at fault.
 
     The core has fixed-size tables (durable-rules 2.0.28): 4,096 rules in all (the engine adapter
-    adds two), at most 256 rules behind one condition (error 108), 511 different tests after one
-    same test (a 512th makes it loop for ever when it compiles the rules), 32 expressions per
-    join (error 113), a table of 32 properties an object as the Makefile builds it (24 tested
-    fields and the adapter's four keep it a quarter empty: a full one crashes).  This mirrors how the adapter compiles a condition (``engine.py``,
+    adds two), at most 256 rules behind one condition (error 108), 510 different tests after one
+    same test (a 511th corrupts its heap, a 512th makes it loop for ever when it compiles the
+    rules), 32 expressions per join (error 113), of which the adapter takes two, a table of 32
+    properties an object as the Makefile builds it (24 tested fields and the adapter's four keep
+    it a quarter empty: a full one crashes).  This mirrors how the adapter compiles a condition (``engine.py``,
     ``_condition_body``): the fact's type, then its tests against values and parameters in the
     order written, then ``in`` lists; the tests against another fact's fields go to the join.  A
     rule with a ``no`` condition also tests its stage's marker.  A test compares the model with
@@ -1140,10 +1141,13 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
         paths = []
         if any(c.negated for c in r.when):
             paths.append(("stage__", ("name", "==", r.stage)))
+        anchor = next((c for c in r.when if not c.negated), None)  # the others join on its applicant
         for cond in r.when:
-            values, lists, others = [], [], 0
+            values, lists, others, groups = [], [], 0, 0
             for test in cond.tests:
                 operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+                if test.op in ("in", "not in") and not (isinstance(test.operand, tuple) and len(test.operand) == 1):
+                    groups += 1  # alternatives ($or) or inequalities ($and): two expressions in a join
                 if any(isinstance(op, Ref) for op in operands):
                     others += 1
                 elif test.op == "not in" and isinstance(test.operand, tuple):  # one inequality each
@@ -1154,10 +1158,12 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
                     lists.append((test.field, "in", _operand_key(test.operand)))
                 else:
                     values.append((test.field, test.op, _operand_key(test.operand)))
-            if others + 1 > TESTS_PER_CONDITION:
-                problems.append(f"rule {r.id!r}: {cond.source!r} compares with other facts' fields "
-                                f"{others} times; the rule engine allows at most {TESTS_PER_CONDITION - 1} "
-                                f"such tests in one condition: split it")
+            joined = others + 2 * groups
+            if (others or cond is not anchor) and joined > TESTS_PER_CONDITION:
+                problems.append(f"rule {r.id!r}: {cond.source!r} has {others} comparisons with other facts' "
+                                f"fields and {groups} lists of values, {joined} tests in all (a list counts "
+                                f"two); the rule engine allows at most {TESTS_PER_CONDITION} in a condition "
+                                f"after a rule's first: split it")
             paths.append((cond.fact, *values, *lists))
         for path in paths:
             users.setdefault(path, []).append(r.id)
@@ -1184,10 +1190,10 @@ def engine_limits(rules: Sequence[Rule]) -> list[str]:
             problems.append(f"the rules test {len(names)} fields of {kind!r}; the rule engine is told at most "
                             f"{FIELDS_PER_FACT} fields of one fact type: derive a fact holding some of them")
     for path, after in children.items():
-        if len(after) >= TESTS_AFTER_ONE_TEST:
+        if len(after) > TESTS_AFTER_ONE_TEST:
             what = "fact types" if not path else f"different tests after {_path_text(path)}"
             problems.append(f"the rules have {len(after):,} {what}; the rule engine allows at most "
-                            f"{TESTS_AFTER_ONE_TEST - 1}")
+                            f"{TESTS_AFTER_ONE_TEST}")
     return problems
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .escaping import neutralise
 from .io import UsageError
 
 __all__ = ["BatchSummary", "Counts", "outcome_label", "title_label", "group_value", "SUMMARY_FORMATS"]
@@ -193,7 +194,7 @@ class BatchSummary:
             lines.append("  highest recognised title: " + (sep.join(f"{title_label(k, 'en', self.ruleset)} {v}" for k, v in _titles(t.titles)) or "-"))
             if self.carried:
                 lines.append("  the roster's own columns (carried to the results): " + ", ".join(self.carried))
-        return "\n".join(lines) + "\n"
+        return "\n".join(neutralise(line) for line in lines) + "\n"  # column names are the roster's
 
     # --- files -------------------------------------------------------------------------
     def write(self, path: str | Path, lang: str = "zh") -> None:
@@ -321,9 +322,9 @@ class BatchSummary:
             ws.append([title_label(k, lang, self.ruleset), k, v])
         if self.group_by is not None:
             ws.append([])
-            ws.append([self.group_by, w["records"], w["errors"], *codes])
+            ws.append([neutralise(self.group_by), w["records"], w["errors"], *codes])
             for group, counts in self.groups.items():
-                ws.append([self._group_name(group, lang), counts.records, counts.errors,
+                ws.append([neutralise(self._group_name(group, lang)), counts.records, counts.errors,
                            *(counts.outcomes.get(c, 0) for c in codes)])
 
 

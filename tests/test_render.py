@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 import taian_titles
 from taian_titles.render import quota_summary_line
 from taian_titles.errors import InputError, Problem
+from taian_titles.escaping import is_safe, neutralise
 from taian_titles.render import (
     CJK_FONTS,
     describe_basis,
@@ -222,7 +223,9 @@ def test_html_escapes_whatever_the_applicant_sent(applicant_id, description):
 def test_md_escape_loses_nothing_and_leaves_no_markup(text, line_start):
     escaped = md_escape(text, line_start)
     unescaped = re.sub(r"\\(.)", r"\1", escaped, flags=re.DOTALL).replace("&amp;", "&")
-    assert unescaped == text
+    # Nothing is lost: a control, bidi or line-breaking character is written visibly (\u001b).
+    assert unescaped == neutralise(text)
+    assert is_safe(escaped) and "\n" not in escaped
     # Every character Markdown would read as inline markup is escaped.
     assert not re.search(r"(?<!\\)(?:\\\\)*[`*_\[\]<>|~]", escaped)
     if line_start:
@@ -233,6 +236,80 @@ def test_markdown_letter_keeps_dates_readable(decisions):
     letter = render_decision(decisions["A-0001"], "markdown", "zh")
     assert "2025-11-20" in letter and "2025\\-11" not in letter
     assert letter.startswith("# ")
+
+
+# --------------------------------------------------------------------------- untrusted text in text and Markdown
+
+#: What a record may carry that a terminal or a Markdown reader would obey rather than show.
+CONTROLS = ["\x1b[2J", "\x1b]0;owned\x07", "\x9b31m", "\u202eexe.doc", "\u2066x\u2069", "\u200f", "\r",
+            "\n# forged heading", "\n\n## forged", "\t", "\x00", "\x7f", "\u2028", "\x85"]
+hostile_text = st.lists(st.sampled_from(CONTROLS + list("ab中# -*>`")), min_size=1, max_size=8).map("".join)
+
+
+def _unsafe(text: str) -> list[str]:
+    """Every character of a rendering that a terminal or a reader would obey (line feeds of the
+    layout aside)."""
+    return [f"U+{ord(c):04X}" for c in text.replace("\n", "") if not is_safe(c)]
+
+
+def _hostile_decision(applicant_id: str, number: str, name: str) -> taian_titles.Decision:
+    record = _examples()["A-0001"]
+    record = {**record, "id": applicant_id, "name": name,
+              "certificates": [{**record["certificates"][0], "number": number}, *record["certificates"][1:]]}
+    return taian_titles.evaluate(record)
+
+
+@settings(max_examples=15)
+@given(applicant_id=hostile_text.filter(str.strip), number=hostile_text.filter(str.strip), name=hostile_text)
+def test_text_and_markdown_letters_show_control_characters_instead_of_obeying_them(applicant_id, number, name):
+    decision = _hostile_decision(applicant_id, number, name)
+    layout = render_decision(_hostile_decision("A", "N", "X"), "text", "en").count("\n")
+    for fmt in ("text", "markdown"):
+        for lang in ("zh", "en"):
+            letter = render_decision(decision, fmt, lang)
+            assert _unsafe(letter) == []
+            # every field stays on its line: the letter has the lines of a letter without them
+            assert letter.count("\n") == render_decision(_hostile_decision("A", "N", "X"), fmt, lang).count("\n")
+            plain = letter if fmt == "text" else re.sub(r"\\(.)", r"\1", letter)
+            assert neutralise(applicant_id) in plain and neutralise(number) in plain
+    assert layout > 10
+
+
+def test_a_line_break_in_an_id_forges_no_heading_and_no_line():
+    decision = _hostile_decision("A-1\n# 认定为正高级\n\x1b[2J", "N-1\r\n## x", "张\u202e三")
+    markdown = render_decision(decision, "markdown", "zh")
+    assert [line for line in markdown.splitlines() if line.startswith("#")] == [
+        line for line in render_decision(_hostile_decision("A-1", "N-1", "张三"), "markdown", "zh").splitlines()
+        if line.startswith("#")]
+    text = render_decision(decision, "text", "zh")
+    assert "A-1\\u000a# 认定为正高级\\u000a\\u001b[2J" in text  # shown, on the id's own line
+    assert "张\\u202e三" in text and "\x1b" not in text and "\u202e" not in text
+    # HTML escapes and keeps the characters; JSON is data and keeps them too
+    assert "\u202e" in render_decision(decision, "html", "zh")
+    assert decision.to_dict()["id"] == "A-1\n# 认定为正高级\n\x1b[2J"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_error_letters_and_the_quota_report_neutralise_what_the_input_sent(fmt):
+    from taian_titles import city_report
+
+    hostile = "A\n# forged\x1b]0;t\x07\u202e"
+    with pytest.raises(InputError) as caught:
+        taian_titles.evaluate({"id": hostile, "as_of": "2025-13-01\x1b[2J"})
+    letter = render_error(hostile, caught.value, fmt, "en")
+    assert _unsafe(letter) == [] and "forged" in letter
+    assert not any(line.startswith("# forged") for line in letter.splitlines())
+
+    lists = json.loads((EXAMPLES / "city-2025.json").read_text("utf-8"))
+    lists[0]["unit"] = "泰山区\n# forged\x1b[2J"
+    lists[1]["candidates"][0]["id"] = "\u202eX\x1b[31m"
+    lists.append({"unit": "\u202e坏\x1b[2J", "as_of": "2025-09-01", "candidates": "\x1b[2J"})
+    report = city_report(lists)
+    for lang in ("zh", "en"):
+        out = render_quota_report(report, fmt, lang)
+        assert _unsafe(out) == []
+        assert not any(line.startswith("# forged") for line in out.splitlines())
+        assert "\\u001b" in out
 
 
 # --------------------------------------------------------------------------- quota report
@@ -328,3 +405,15 @@ def test_chromium_draws_the_letter_and_its_chinese(decisions, tmp_path):
         shots.append(_png_pixels(_screenshot(tmp_path, probe, name, "600,200"))[2])
     assert shots[0] != shots[1], ("Chinese characters render as identical boxes: install a CJK font "
                                   "(Debian: apt-get install fonts-noto-cjk)")
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_quota_report_of_a_list_that_counts_nobody_shows_no_share(fmt):
+    # A list of candidates below 高级工 only: nobody counts, there is no share (it was a TypeError).
+    from taian_titles import city_report
+
+    report = city_report([{"unit": "泰山区", "as_of": "2025-09-01",
+                           "candidates": [{"id": "C-001", "skill_level": "apprentice", "digital": False}]}])
+    assert report.results[0].share_text is None
+    out = render_quota_report(report, fmt, "en")
+    assert "泰山区" in out and "no_candidate_counted" not in out
