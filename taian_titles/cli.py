@@ -722,7 +722,8 @@ def _stopped(status: int) -> int:
     """The status of a run stopped by a signal, its output already removed.  When a thread of the
     run is still reading the input (``--jobs``), the process ends here: the interpreter's shutdown
     would wait for that thread's lock on standard input and abort (SIGABRT, status -6)."""
-    if any(t.daemon and t.is_alive() for t in threading.enumerate()):
+    # "taian-titles input": the name taian_titles.parallel gives the thread that reads the input
+    if any(t.name == "taian-titles input" and t.is_alive() for t in threading.enumerate()):
         with contextlib.suppress(Exception):
             atexit._run_exitfuncs()  # worker processes and their server are stopped as at any exit
         with contextlib.suppress(Exception):
