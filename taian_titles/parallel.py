@@ -363,13 +363,19 @@ def answers(items: Iterable[tuple[int | None, Any]], job: Job, jobs: int, policy
         """The records of a failed chunk one by one, each in a worker of its own task."""
         out = []
         for item in part:
-            try:
-                out.extend(pool.submit([item]).result())
-            except BrokenProcessPool as exc:
-                pool.renew()
-                out.append(local.failed(*item, exc))
-            except Exception as exc:
-                out.append(local.failed(*item, exc))
+            for attempt in (1, 2):
+                try:
+                    out.extend(pool.submit([item]).result())
+                except BrokenProcessPool as exc:
+                    # the record's own worker died, or the pool was already broken by another
+                    # record: a fresh pool and a second try tell which
+                    pool.renew()
+                    if attempt == 1:
+                        continue
+                    out.append(local.failed(*item, exc))
+                except Exception as exc:
+                    out.append(local.failed(*item, exc))
+                break
         return out
 
     started = False
@@ -394,7 +400,12 @@ def answers(items: Iterable[tuple[int | None, Any]], job: Job, jobs: int, policy
                 if not started and state["ended"] and not buffer:
                     inflight.append([part, local.chunk(part)])  # the whole input: no workers needed
                 else:
-                    inflight.append([part, pool.submit(part)])
+                    try:
+                        inflight.append([part, pool.submit(part)])
+                    except BrokenProcessPool:
+                        # a worker died since the last look: this chunk runs record by record
+                        # once the lost chunks before it are answered
+                        inflight.append([part, None])
                 started = True
             if not inflight:
                 if state["ended"]:

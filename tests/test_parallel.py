@@ -207,3 +207,24 @@ def test_two_jobs_answer_each_line_before_reading_the_next() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_pool_found_broken_when_a_chunk_is_sent_costs_that_chunk_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker can die between two looks at the chunks in flight: sending the next chunk then
+    raises BrokenProcessPool (seen under load).  That chunk's records are answered one by one."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    real_submit = parallel._Pool.submit
+    refused: list[list[Any]] = []
+
+    def submit(self: Any, part: Any) -> Any:
+        if len(part) > 1 and part[0][0] == 8 and not refused:
+            refused.append(part)
+            raise BrokenProcessPool("a child process terminated abruptly")
+        return real_submit(self, part)
+
+    monkeypatch.setattr(parallel._Pool, "submit", submit)
+    items = _items(20, poison=0)
+    got = list(parallel.answers(items, _job(), 2, default_policy(), chunk=4, window=3))
+    assert refused and [index for index, *_ in got] == list(range(20))
+    assert [result for *_, result in got] == _serial(items)
