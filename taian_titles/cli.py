@@ -52,7 +52,7 @@ from .decision import CityReport, QuotaError, QuotaResult
 from .errors import RulesetError
 from .escaping import neutralise
 from .exchange import parse_date
-from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, is_roster, open_output,
+from .io import (FORMATS, OutputClosed, OutputError, UsageError, Writer, is_regular_file, is_roster, open_output,
                  open_records, progress)
 from .policy import Policy, default_policy
 from .render import render_error, render_fragment, render_quota_report
@@ -87,12 +87,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 errors = _evaluate_in_parallel(args, jobs, shape, items, total, screen, as_of, policy,
                                                writer, summary, full)
                 items = iter(())
-            # A file's records are evaluated BATCH at a time, their engine runs sharing sessions;
-            # a stream's (standard input, a pipe) one by one, so that a caller who writes one
-            # line and waits gets its answer.  Either way in input order, as they come.
+            # A file's records (standard input too, when it is a file) are evaluated BATCH at a
+            # time, their engine runs sharing sessions; a pipe's or a terminal's one by one, so
+            # that a caller who writes one line and waits gets its answer.  Either way in input
+            # order, as they come.
+            batched = total is not None or is_regular_file(args.file)
             answered = evaluate_entries(progress(items, total, screen, not args.no_progress), as_of=as_of,
-                                        policy=policy, lenient=args.lenient,
-                                        size=BATCH if total is not None else 1)
+                                        policy=policy, lenient=args.lenient, size=BATCH if batched else 1)
             for index, line, record, answer, entry in answered:
                 if isinstance(answer, BatchError):
                     errors += 1

@@ -704,6 +704,17 @@ def _counted(bar: Any, items: Iterable[Item]) -> Iterator[Item]:
         bar.close()
 
 
+def is_regular_file(path: str) -> bool:
+    """Whether the input (``-``: standard input) is a regular file, which is read to its end
+    without waiting for anyone: not a terminal, a pipe or a FIFO, whose writer may wait for an
+    answer before writing more."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode if path == "-" else os.stat(path).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(mode)
+
+
 def count_lines(path: str) -> int | None:
     """The non-blank lines of a regular file (the total of a JSON Lines batch), None for standard
     input or anything that is not a regular file (a FIFO would lose what is read here, a device
