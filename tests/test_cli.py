@@ -479,8 +479,10 @@ def _readline(proc: subprocess.Popen, seconds: float = 60) -> bytes:
 
 
 @needs_script
-def test_console_script_answers_each_line_before_reading_the_next():
-    proc = subprocess.Popen([str(SCRIPT), "evaluate", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+@pytest.mark.parametrize("jobs", [[], ["--jobs", "1"]], ids=["default jobs", "one job"])
+def test_console_script_answers_each_line_before_reading_the_next(jobs):
+    # --jobs 1 batches a file's records (standard input that is a file too), never a pipe's
+    proc = subprocess.Popen([str(SCRIPT), "evaluate", "-", *jobs], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
         for i in range(3):
@@ -609,3 +611,22 @@ def test_a_fault_in_one_list_does_not_stop_the_quota_batch(tmp_path, monkeypatch
     assert [entry["unit"] for entry in out] == ["泰山区", "岱岳区", "新泰市"]
     assert out[0]["meets_quota"] is True and out[2]["meets_quota"] is True
     assert "simulated fault" in out[1]["error"]["message"]
+
+
+def test_only_a_regular_file_is_read_in_batches(tmp_path, monkeypatch):
+    """What decides whether ``evaluate --jobs 1`` batches records: a file, named or as standard
+    input, is; a FIFO, a device or a pipe as standard input is not (its writer may wait)."""
+    from taian_titles.io import is_regular_file
+    regular, fifo = tmp_path / "a.jsonl", tmp_path / "fifo"
+    regular.write_text("{}\n", encoding="utf-8")
+    os.mkfifo(fifo)
+    assert is_regular_file(str(regular)) and not is_regular_file(str(fifo))
+    assert not is_regular_file("/dev/null") and not is_regular_file(str(tmp_path / "missing"))
+    read_end, write_end = os.pipe()
+    try:
+        for stdin, expected in ((regular.open("rb"), True), (os.fdopen(read_end, "rb"), False)):
+            with stdin:
+                monkeypatch.setattr(sys, "stdin", stdin)
+                assert is_regular_file("-") is expected
+    finally:
+        os.close(write_end)
