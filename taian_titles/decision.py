@@ -357,7 +357,11 @@ def _compile_explainer(rule: Rule, params: Mapping[str, Mapping[str, Any]], labe
 
     def render(parts: list[Any], lang: str, tidy: bool, bindings: Mapping[str, Mapping[str, Any]]) -> str:
         if tidy:
-            return _fill_tidy(parts, [_display(bindings[p[0]][p[1]], lang, labels) for p in parts if type(p) is not str])
+            values = [_display(bindings[p[0]][p[1]], lang, labels) for p in parts if type(p) is not str]
+            if "" in values:  # an empty optional value: its brackets or separator go with it
+                return _fill_tidy(parts, values)
+            filled = iter(values)
+            return "".join([p if type(p) is str else next(filled) for p in parts])
         return "".join([p if type(p) is str else _display(bindings[p[0]][p[1]], lang, labels) for p in parts])
 
     def render_one(bindings: Mapping[str, Mapping[str, Any]]) -> Explanation:
