@@ -24,18 +24,9 @@ def evaluate_entry(index: int, line: int | None, record: Any, *, as_of: _dt.date
                    lenient: bool = False) -> tuple[Decision | BatchError, dict[str, Any]]:
     """One applicant of a batch: its answer and the JSON entry written for it (an error entry
     names its input line, for JSON Lines)."""
-    answer: Decision | BatchError
-    if isinstance(record, Unparsable):
-        answer = BatchError(index, record.id, record.error())
-    else:
-        answer = evaluate_record(index, record, as_of=as_of, policy=policy, lenient=lenient)
-        settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
-        if settle:
-            answer = settle(answer, index)
-    entry = answer.to_dict()
-    if line is not None and isinstance(answer, BatchError):
-        entry["error"]["line"] = line
-    return answer, entry
+    evaluated = None if isinstance(record, Unparsable) else evaluate_record(
+        index, record, as_of=as_of, policy=policy, lenient=lenient)
+    return _settled(index, line, record, evaluated)
 
 
 def evaluate_entries(items: Iterable[Item], *, as_of: _dt.date | None, policy: Policy, lenient: bool = False,
@@ -52,18 +43,25 @@ def evaluate_entries(items: Iterable[Item], *, as_of: _dt.date | None, policy: P
         evaluable = [(index, record) for index, (_, record) in part if not isinstance(record, Unparsable)]
         answers = iter(evaluate_records(evaluable, as_of=as_of, policy=policy, lenient=lenient))
         for index, (line, record) in part:
-            answer: Decision | BatchError
-            if isinstance(record, Unparsable):
-                answer = BatchError(index, record.id, record.error())
-            else:
-                answer = next(answers)
-                settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
-                if settle:
-                    answer = settle(answer, index)
-            entry = answer.to_dict()
-            if line is not None and isinstance(answer, BatchError):
-                entry["error"]["line"] = line
-            yield index, line, record, answer, entry
+            evaluated = None if isinstance(record, Unparsable) else next(answers)
+            yield index, line, record, *_settled(index, line, record, evaluated)
+
+
+def _settled(index: int, line: int | None, record: Any, evaluated: Decision | BatchError | None
+             ) -> tuple[Decision | BatchError, dict[str, Any]]:
+    """A record's answer (``evaluated``, None for a record that could not be read) and its entry."""
+    answer: Decision | BatchError
+    if evaluated is None:
+        answer = BatchError(index, record.id, record.error())
+    else:
+        answer = evaluated
+        settle = getattr(record, "settle", None)  # a roster's row: problems located at their cells
+        if settle:
+            answer = settle(answer, index)
+    entry = answer.to_dict()
+    if line is not None and isinstance(answer, BatchError):
+        entry["error"]["line"] = line
+    return answer, entry
 
 
 def quota_entry(index: int, line: int | None, record: Any, *, as_of: _dt.date | None, policy: Policy,
