@@ -553,8 +553,8 @@ def group_of(record: Any, model: Any, field: str) -> str | None:
 # --------------------------------------------------------------------------- what the reform changed
 
 def policy_differences(base: Policy, reform: Policy) -> list[str]:
-    """Parameters, rules and documents that differ between the two policies, for the report's head."""
-    from .tools import _show_value
+    """Documents, versions, parameters, clause texts and rules that differ between the two policies, for the report's head."""
+    from .tools import document_differences
 
     out = []
     old = {d.id: d for d in base.documents}
@@ -571,15 +571,7 @@ def policy_differences(base: Policy, reform: Policy) -> list[str]:
             continue
         if a.version != b.version:
             out.append(f"{doc_id}: version {a.version} → {b.version}")
-        for name in list(dict.fromkeys([*a.parameters, *b.parameters])):
-            va = a.parameters.get(name, {}).get("value", "—")
-            vb = b.parameters.get(name, {}).get("value", "—")
-            if va != vb:
-                out.append(f"{doc_id}: parameter {name}: {_show_value(va)} → {_show_value(vb)}")
-        ra, rb = {r.id: r for r in a.rules}, {r.id: r for r in b.rules}
-        out += [f"{doc_id}: rule {rid}: added" for rid in rb if rid not in ra]
-        out += [f"{doc_id}: rule {rid}: removed" for rid in ra if rid not in rb]
-        out += [f"{doc_id}: rule {rid}: changed" for rid in rb if rid in ra and ra[rid] != rb[rid]]
+        out += [f"{doc_id}: {line}" for line in document_differences(a, b)]
     return out
 
 

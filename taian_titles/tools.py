@@ -89,17 +89,22 @@ def differences(ruleset: Ruleset) -> list[str]:
     shipped = shipped_counterpart(ruleset)
     if shipped is None or shipped.digest == ruleset.digest:
         return []
+    return document_differences(shipped, ruleset)
+
+
+def document_differences(old: Ruleset, new: Ruleset) -> list[str]:
+    """What differs between two versions of a document: parameters, clause texts, rules."""
     out = []
-    for name in sorted(set(shipped.parameters) | set(ruleset.parameters)):
-        old = shipped.parameters.get(name, {}).get("value", "—")
-        new = ruleset.parameters.get(name, {}).get("value", "—")
-        if old != new:
-            out.append(f"parameter {name}: {_show_value(old)} → {_show_value(new)}")
-    for cid in sorted(set(shipped.clauses) | set(ruleset.clauses)):
-        if shipped.clauses.get(cid) != ruleset.clauses.get(cid):
-            what = "added" if cid not in shipped.clauses else "removed" if cid not in ruleset.clauses else "text"
+    for name in sorted(set(old.parameters) | set(new.parameters)):
+        before = old.parameters.get(name, {}).get("value", "—")
+        after = new.parameters.get(name, {}).get("value", "—")
+        if before != after:
+            out.append(f"parameter {name}: {_show_value(before)} → {_show_value(after)}")
+    for cid in sorted(set(old.clauses) | set(new.clauses)):
+        if old.clauses.get(cid) != new.clauses.get(cid):
+            what = "added" if cid not in old.clauses else "removed" if cid not in new.clauses else "text"
             out.append(f"clause {cid}: {what}")
-    old_rules, new_rules = {r.id: r for r in shipped.rules}, {r.id: r for r in ruleset.rules}
+    old_rules, new_rules = {r.id: r for r in old.rules}, {r.id: r for r in new.rules}
     out += [f"rule {rid}: added" for rid in new_rules if rid not in old_rules]
     out += [f"rule {rid}: removed" for rid in old_rules if rid not in new_rules]
     out += [f"rule {rid}: changed" for rid in new_rules if rid in old_rules and new_rules[rid] != old_rules[rid]]
