@@ -302,8 +302,17 @@ class Reference:
                   for i, t in enumerate(applicant.titles)]
         title_rank = max((rank for _, rank in titles), default=0)
 
-        def titles_from(rank: int) -> list[dict[str, Any]]:
-            return [t for t, r in titles if r >= rank]
+        # One per title level held (the ruleset derives held_title_level once per level): the first
+        # title of the level, resting on every title of it (decision 11).
+        by_level: dict[str, tuple[dict[str, Any], list[str], int]] = {}
+        for t, r in titles:
+            if t["level"] in by_level:
+                by_level[t["level"]][1].append(t["ref"])
+            else:
+                by_level[t["level"]] = (t, [t["ref"]], r)
+
+        def titles_from(rank: int) -> list[tuple[dict[str, Any], list[str]]]:
+            return [(t, refs) for t, refs, r in by_level.values() if r >= rank]
 
         achievements: list[tuple[dict[str, Any], list[str]]] = []
         for i, a in enumerate(applicant.achievements):
@@ -323,16 +332,16 @@ class Reference:
         # 正高级 title (or a 高级 of unknown grade) is held; then a note per such title
         # (decision 11).
         if talents and achievements:
-            blocking = [t for t, _ in titles if t["level"] in _NO_EXCEPTIONAL]
+            blocking = [(t, refs) for t, refs, _ in by_level.values() if t["level"] in _NO_EXCEPTIONAL]
             if not blocking:
+                every_talent = _merge_refs(*talents)
                 for a, a_basis in achievements:
-                    for t_basis in talents:
-                        fire(("M9-1", {"a": a}, _merge_refs(a_basis, t_basis)))
-            for t in blocking:
-                # Reading: one note per title held (decision 11: "a note says that a title at
+                    fire(("M9-1", {"a": a}, _merge_refs(a_basis, every_talent)))
+            for t, refs in blocking:
+                # Reading: one note per title level held (decision 11: "a note says that a title at
                 # that level is already held"), not one per achievement and reason for being a
                 # digital technical talent.
-                fire(("note-title-held-exceptional", {"t": t}, [t["ref"]]))
+                fire(("note-title-held-exceptional", {"t": t}, refs))
 
         # M9-2 (decisions 3, 4, 11): each certificate held yields its clause's outcome, or a note
         # for each title held at or above the level the outcome would recognise or open.
@@ -340,8 +349,8 @@ class Reference:
             basis = [cert["ref"]]
             if not held:
                 fire((rule, {"cert": cert}, basis))
-            for t in held:
-                fire((note, {"cert": cert, "t": t}, [cert["ref"], t["ref"]]))
+            for t, refs in held:
+                fire((note, {"cert": cert, "t": t}, [cert["ref"], *refs]))
 
         intermediate_training = []  # held, and not replaced by a title already held
         for c, cert in held_certs:
@@ -352,13 +361,13 @@ class Reference:
                                  titles_from(3))
             elif c.kind is _PROF:  # senior: M9-2b, unless 正高级 is held
                 outcome_or_notes("M9-2b", "note-title-held-senior-condition", cert,
-                                 [t for t, _ in titles if t["level"] == "full_senior"])
+                                 [(t, refs) for t, refs, _ in by_level.values() if t["level"] == "full_senior"])
             elif c.level is _JUNIOR:
                 outcome_or_notes("M9-2c", "note-title-held-junior-application", cert, titles_from(2))
             elif title_rank >= 3:  # M9-2d and its not-met give way to a title held
-                for t in titles_from(3):
+                for t, refs in titles_from(3):
                     fire(("note-title-held-intermediate-application", {"cert": cert, "t": t},
-                          [cert["ref"], t["ref"]]))
+                          [cert["ref"], *refs]))
             else:
                 intermediate_training.append((c, cert))
 
@@ -367,8 +376,17 @@ class Reference:
             w = work.get(c.direction)
             if w is not None and w.met:
                 fire(("M9-2d", {"cert": cert, "w": w.fields()}, _merge_refs([cert["ref"]], w.refs)))
+        # The work of another direction is said once per direction of the certificates (the
+        # ruleset derives training_direction once per direction: the certificate whose number
+        # comes first).
+        by_direction: dict[str, dict[str, Any]] = {}
+        for c, cert in intermediate_training:
+            kept = by_direction.get(c.direction)
+            if kept is None or _basis_key(cert["ref"]) < _basis_key(kept["ref"]):
+                by_direction[c.direction] = cert
+        for direction, cert in by_direction.items():
             for wp, period in zip(applicant.work_periods, periods):
-                if wp.kind is _PT and wp.direction != c.direction:
+                if wp.kind is _PT and wp.direction != direction:
                     fire(("note-work-other-direction", {"cert": cert, "w": period}, [period["ref"]]))
         if intermediate_training:
             # Reading: the skilled period is left out of every M9-2d count for one reason, which
@@ -505,9 +523,10 @@ class Reference:
         order = self.order
         for (kind, code), items in sorted(grouped.items(), key=lambda kv: min(order[f[0]] for f in kv[1])):
             if kind == "note":
-                # Sorted by basis; notes on the same items stay in the order of the record (the
-                # firings above follow it), e.g. one period set beside two certificates in turn.
-                for rule_id, bindings, basis in sorted(items, key=lambda f: _sorted_basis(f[2])):
+                # Sorted by basis; notes on the same items in the order of the items they were
+                # set beside, e.g. one period beside two certificates: by the certificates' refs.
+                for rule_id, bindings, basis in sorted(items, key=lambda f: (
+                        _sorted_basis(f[2]), tuple(_basis_key(b.get("ref") or "") for b in f[1].values()))):
                     zh, en = self._render(rule_id, bindings)
                     notes.append({"code": code, "basis": _sorted_basis(basis),
                                   "explanation": {"zh": zh, "en": en}, "rule": rule_id})

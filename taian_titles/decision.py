@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from .engine import Firing
+from .engine import Firing, refs_of
 from .exchange import EXCHANGE_VERSION
 from .facts import percent_text, required_digital
 from .model import Level, SkillLevel
@@ -395,6 +395,14 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(unique, key=_basis_key))
 
 
+def _note_order(item: tuple[Any, Mapping[str, Mapping[str, Any]], Mapping[str, Any]]) -> Any:
+    """Notes in the order of their basis; notes on the same items in the order of the items
+    their rule bound (one period beside two certificates: the certificates' order), whatever
+    order the engine fired in."""
+    _, bindings, fact = item
+    return (_sorted_basis(fact["basis"]), tuple(_basis_key(bound.get("ref") or "") for bound in bindings.values()))
+
+
 @attrs.frozen
 class Plan:
     """What building a result needs of one rule, compiled once per policy."""
@@ -468,7 +476,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
         clause = items[0][0].rule.clause
         if kind == "note":
             seen: set[Any] = set()
-            for plan, bindings, fact in sorted(items, key=lambda i: _sorted_basis(i[2]["basis"])):
+            for plan, bindings, fact in sorted(items, key=_note_order):
                 note = Note(code, _sorted_basis(fact["basis"]), plan.explain(bindings, None), plan.rule.id)
                 if (note.code, note.basis, note.explanation) not in seen:  # each item accounted for once
                     seen.add((note.code, note.basis, note.explanation))
@@ -481,7 +489,7 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
             explanation = plan.explain(bindings, memo)
         else:
             rules = tuple(sorted({p.rule.id for p, _, _ in items}, key=lambda rid: plans[rid].order))
-            basis = _sorted_basis([ref for _, _, fact in items for ref in fact["basis"]])
+            basis = _sorted_basis(refs_of(fact["basis"] for _, _, fact in items))  # shared bases read once
             explanation = join_explanations([p.explain(b, memo) for p, b, _ in items])
         if kind == "outcome":
             extra = addenda.get(code)

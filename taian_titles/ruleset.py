@@ -113,6 +113,10 @@ class Action:
     copy: str | None = None
     set: tuple[tuple[str, Operand], ...] = ()
     eligible_on: Operand | None = None
+    #: Of a ``derive``: None, a fact per firing; a tuple of field names, one fact per applicant
+    #: and value of those fields (``()``: one per applicant), later firings adding their basis to
+    #: it (``once = true`` or ``once = ["level"]`` in a ruleset).
+    once: tuple[str, ...] | None = None
 
 
 @attrs.frozen
@@ -823,10 +827,23 @@ def _action(then: Any, where: str, problems: list[str]) -> Action | None:
         problems.append(f"{where}: then needs exactly one of {', '.join(ACTIONS)}")
         return None
     kind = kinds[0]
-    unknown = sorted(set(then) - {kind, "basis", "copy", "set", "eligible_on"})
+    unknown = sorted(set(then) - {kind, "basis", "copy", "set", "eligible_on", "once"})
     if unknown:
         problems.append(f"{where}: then: unknown key(s) {', '.join(unknown)}; "
-                        f"known: {kind}, basis, copy, set, eligible_on")
+                        f"known: {kind}, basis, copy, set, eligible_on, once")
+        return None
+    once_value = then.get("once", False)
+    once: tuple[str, ...] | None = None
+    if once_value is True:
+        once = ()
+    elif isinstance(once_value, list) and once_value and all(isinstance(f, str) and f for f in once_value):
+        once = tuple(once_value)
+    elif once_value is not False:
+        problems.append(f"{where}: then.once must be true (one fact per applicant) or a list of field "
+                        f"names (one per applicant and value of those fields)")
+        return None
+    if once is not None and kind != "derive":
+        problems.append(f"{where}: then.once belongs to a derive (one derived fact, each firing adding its basis)")
         return None
     target, basis, copy, settings = then[kind], then.get("basis") or [], then.get("copy"), then.get("set") or {}
     if not isinstance(target, str) or not target:
@@ -848,7 +865,8 @@ def _action(then: Any, where: str, problems: list[str]) -> Action | None:
     except (ValueError, IndexError) as exc:
         problems.append(f"{where}: then: {exc}")
         return None
-    return Action(kind=kind, target=target, basis=tuple(basis), copy=copy, set=values, eligible_on=eligible)
+    return Action(kind=kind, target=target, basis=tuple(basis), copy=copy, set=values, eligible_on=eligible,
+                  once=once)
 
 
 #: Keys a rule's ``then.set`` may not write: the fact's type, what the engine adapter gives the
@@ -994,6 +1012,7 @@ def check_documents(documents: Sequence[Ruleset]) -> None:
                     problems[d.source].append(f"[parameters.{name}]: Python reads it as type {kind!r}, "
                                               f"but it is declared {d.parameters[name].get('type')!r}")
     del params
+    _check_once(rules, fields, source_of, problems)
     for source, problem in _cycles(rules, source_of):
         problems[source].append(problem)
     if not any(problems.values()):  # what the engine can hold, once the rules make sense
@@ -1009,6 +1028,37 @@ def check_documents(documents: Sequence[Ruleset]) -> None:
 #: The field that tells conclusions of one kind apart (``outcome where code == '...'``).
 _KEY_FIELD = {"outcome": "code", "not_met": "code", "note": "code", "quota": "code", "finding": "code",
               "addendum": "code", "highest_title": "level"}
+
+
+def _check_once(rules: Sequence[Rule], fields: Mapping[str, Any], source_of: Mapping[str, str],
+                problems: dict[str, list[str]]) -> None:
+    """A fact type derived ``once`` is derived so by every rule that derives it, with the same
+    fields, which the fact has; and only rules of a later stage test it, so that every firing
+    has added its basis before any rule reads it."""
+    derivers: dict[str, list[Rule]] = {}
+    for r in rules:
+        if r.then.kind == "derive":
+            derivers.setdefault(r.then.target, []).append(r)
+    for target, makers in derivers.items():
+        onces = {r.then.once for r in makers}
+        if onces == {None}:
+            continue
+        first = next(r for r in makers if r.then.once is not None)
+        out = problems[source_of[first.document]]
+        if len(onces) > 1:
+            out.append(f"rule {first.id!r}: {target} is derived once by some rules and not, or on other "
+                       f"fields, by others ({', '.join(repr(r.id) for r in makers)}); say the same once in each")
+            continue
+        for name in first.then.once or ():
+            if name not in fields.get(target, ()):
+                out.append(f"rule {first.id!r}: then.once names {name!r}, which {target} does not have; "
+                           f"fields: {', '.join(sorted(fields.get(target, ())))}")
+        last = max(STAGES.index(r.stage) for r in makers)
+        for r in rules:
+            if any(c.fact == target for c in r.when) and STAGES.index(r.stage) <= last:
+                problems[source_of[r.document]].append(
+                    f"rule {r.id!r}: tests {target}, which is derived once (each firing adding its basis) "
+                    f"until stage {STAGES[last]}; only a rule of a later stage may test it")
 
 
 def _cycles(rules: Sequence[Rule], source_of: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -155,6 +155,8 @@ def _then_dict(rule: Any) -> dict[str, Any]:
         out["set"] = {k: _operand_text(v) for k, v in then.set}
     if then.eligible_on is not None:
         out["eligible_on"] = _operand_text(then.eligible_on)
+    if then.once is not None:
+        out["once"] = list(then.once) or True
     return out
 
 

@@ -69,7 +69,7 @@ def test_a_reform_file_replaces_the_document_with_its_id_and_keeps_the_others(re
 
 def test_comparing_a_policy_with_itself_changes_nothing_applicants_and_lists(tmp_path):
     copy = tmp_path / "same-rules-new-version.toml"  # another digest: evaluated twice, not skipped
-    copy.write_text(MEASURE9.read_text("utf-8").replace('version = "1.1.0"', 'version = "1.1.1"', 1), "utf-8")
+    copy.write_text(MEASURE9.read_text("utf-8").replace('version = "1.1.1"', 'version = "1.1.2"', 1), "utf-8")
     for roster in (APPLICANTS, ROSTER, CITY):
         for reform in (MEASURE9, copy):
             c = compare(roster, reform=reform)

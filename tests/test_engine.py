@@ -469,14 +469,14 @@ def test_a_session_in_which_no_rule_of_the_policy_fires_is_deleted_safely():
     # Deleting a durable-rules session in which no action was ever started frees an invalid
     # pointer (seen as a segfault).  The adapter's hidden opening rule prevents it; run in a
     # child process so that a regression shows as a failed test, not a dead test run.  The
-    # sessions here have no stage marker (no gated rule is reachable from a title alone), a
+    # sessions here have no stage marker (no gated rule is reachable from an achievement alone, which no rule concludes anything from without the context), a
     # fact that no rule tests, or nothing at all.
     code = (
         "from taian_titles import default_policy\n"
         "engine = default_policy().engine\n"
         "for n in range(50):\n"
-        "    assert engine.run([{'t': 'title', 'ref': 'title:0', 'index': 0, 'level': 'junior',"
-        " 'digital': True, 'speciality': ''}]) == []\n"
+        "    assert engine.run([{'t': 'achievement', 'ref': 'achievement:0', 'index': 0, 'position': 1,"
+        " 'description': 'x', 'date': '2024-01-01'}]) == []\n"
         "    assert engine.run([{'t': 'tested_by_no_rule', 'x': 1}]) == []\n"
         "    assert engine.run([]) == []\n"
         "assert engine.live_sessions == 0\n"
