@@ -150,18 +150,28 @@ def _evaluate_in_parallel(args: argparse.Namespace, jobs: int, shape: str, items
               group_by=args.group_by, full=full, lenient=args.lenient)
     errors = 0
     stream = not full and hasattr(writer, "emit")
-    # JSON Lines in, each chunk's answers flushed together (one process flushes every answer)
-    flush = writer.flush if stream and shape == "lines" else None
+    # The answers of a chunk are written together once its last is taken; JSON Lines in, they
+    # are flushed then (one process flushes every answer).
+    pieces: list[str] = []
+    lines = shape == "lines"
+
+    def chunk_done() -> None:
+        writer.emit_all(pieces)
+        pieces.clear()
+        if lines:
+            writer.flush()
+
     # A caller on standard input may write a line and wait for its answer: the first chunk is
-    # not waited for longer than a moment.
-    results = answers(items, job, jobs, policy, chunk_done=flush,
-                      first_wait=FIRST_WAIT if args.file == "-" else None)
+    # not waited for longer than a moment.  A regular file is read a chunk at a time.
+    results = answers(items, job, jobs, policy, chunk_done=chunk_done if stream else None,
+                      first_wait=FIRST_WAIT if args.file == "-" else None,
+                      read_ahead=total is not None or is_regular_file(args.file))
     try:
         for _index, _line, record, (is_error, piece, entry, group) in progress(results, total, screen,
                                                                                not args.no_progress):
             errors += is_error
             if stream:
-                writer.emit(piece, flush=False)
+                pieces.append(piece)
             else:
                 writer.write(piece, entry, is_error, "", record=record)
             summary.add(entry, group)

@@ -390,26 +390,32 @@ def _ref_key(ref: str) -> tuple[str, str]:
 
 def _first(once: Mapping[str, tuple[str, ...]], merged: dict[Any, Any], fact: dict[str, Any], k: int) -> bool:
     """Whether ``fact``, of a type derived once, is the first of its key for applicant ``k``:
-    then it is kept with a basis of its own; otherwise its basis is added to the kept one's.
+    then it is kept; otherwise its basis is added to the kept one's.
 
     The kept fact is always the one whose basis lists the earliest item (as results order
     refs), whichever order the engine fired in, so that its copied fields (what an explanation
     cites) do not depend on how applicants share sessions.  It is not yet asserted: only rules
-    of later stages test it (the loader checks), so it waits for the next stage's batch.
+    of later stages test it (the loader checks), so it waits for the next stage's batch.  The
+    common case, one derivation of a key, costs a dict entry; the kept fact gets a basis of its
+    own (and the ordering of refs is looked at) only when a second derivation comes.
     """
-    key = (k, fact["t"], *[fact.get(name) for name in once[fact["t"]]])
+    names = once[fact["t"]]
+    key = (k, fact["t"], *[fact.get(name) for name in names]) if names else (k, fact["t"])
     first = merged.get(key)
-    refs = dict.fromkeys(fact["basis"])
-    earliest = min(map(_ref_key, refs), default=("", ""))
     if first is None:
-        fact["basis"] = list(refs)  # its own list: later firings add to it
-        merged[key] = [fact, refs, earliest]
+        merged[key] = [fact, None, None]
         return True
     kept, seen, kept_earliest = first
+    if seen is None:  # the second derivation of the key: the kept fact's basis becomes its own
+        seen = first[1] = dict.fromkeys(kept["basis"])
+        kept["basis"] = list(seen)
+        kept_earliest = first[2] = min(map(_ref_key, seen), default=("", ""))
+    refs = fact["basis"]
     for ref in refs:
         if ref not in seen:
             seen[ref] = None
             kept["basis"].append(ref)
+    earliest = min(map(_ref_key, refs), default=("", ""))
     if earliest < kept_earliest:  # this firing's item comes first: the fact says what it says
         basis = kept["basis"]
         kept.clear()

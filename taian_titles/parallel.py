@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from .io import LETTER_FORMATS, Writer, parse_item
+from .summary import counted
 
 __all__ = ["Job", "answers", "default_jobs", "CHUNK"]
 
@@ -57,9 +58,10 @@ FIRST_WAIT = 0.05
 POLL = 0.01
 
 #: (is_error, piece, entry, group): what the command writes for one record (``piece``: the
-#: output's text, or in ``full`` mode the letter's text or None), the answer's exchange dict
-#: (in ``full`` mode whole; otherwise only what the summary counts) and its ``--group-by`` value.
-Result = tuple[bool, "str | None", Mapping[str, Any], "str | None"]
+#: output's text, its UTF-8 for JSON Lines (:meth:`Writer.piece_bytes`), or in ``full`` mode the
+#: letter's text or None), the answer's exchange dict in ``full`` mode, otherwise only what the
+#: summary counts (:func:`taian_titles.summary.counted`), and its ``--group-by`` value.
+Result = tuple[bool, "str | bytes | None", "Mapping[str, Any] | tuple[Any, ...]", "str | None"]
 
 
 def default_jobs() -> int:
@@ -94,11 +96,11 @@ class Job:
 class _State:
     """A process's means to answer records: the policy and a writer that makes pieces."""
 
-    def __init__(self, job: Job, policy: Any = None, batched: bool = False) -> None:
+    def __init__(self, job: Job, policy: Any = None, batched: bool = False, binary: bool = False) -> None:
         from .cli import _policy_option
         from .render import render_error, render_fragment
 
-        self.job, self.batched = job, batched
+        self.job, self.batched, self.binary = job, batched, binary
         self.policy = policy if policy is not None else _policy_option(list(job.rulesets) or None)
         fmt, lang, templates = job.fmt, job.lang, job.templates
         self.writer = Writer(None, fmt, job.shape, lang, "",  # type: ignore[arg-type]
@@ -159,7 +161,8 @@ class _State:
         if job.full:
             text = self.writer.piece(answer, entry, is_error, where) if job.fmt in LETTER_FORMATS else None
             return is_error, text, entry, group
-        return is_error, self.writer.piece(answer, entry, is_error, where), _counted(entry), group
+        piece = (self.writer.piece_bytes if self.binary else self.writer.piece)(answer, entry, is_error, where)
+        return is_error, piece, counted(entry), group
 
     def chunk(self, part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
         if self.batched:
@@ -211,15 +214,6 @@ class _State:
             return self.failed(*item, exc)
 
 
-def _counted(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """What :class:`~taian_titles.summary.BatchSummary` reads of an answer."""
-    if "error" in entry:
-        return {"error": True}
-    return {"outcomes": [{"code": o["code"]} for o in entry.get("outcomes", ())],
-            "highest_recognized_title": entry.get("highest_recognized_title"),
-            "not_met": [{"code": n["code"]} for n in entry.get("not_met", ())]}
-
-
 # --------------------------------------------------------------------------- worker processes
 
 _WORKER: _State | None = None
@@ -228,7 +222,7 @@ _WORKER: _State | None = None
 def _init(job: Job) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent answers ^C; workers are shut down by it
-    _WORKER = _State(job, batched=True)  # a worker's chunks share engine sessions
+    _WORKER = _State(job, batched=True, binary=True)  # chunks share engine sessions; JSON Lines as UTF-8
 
 
 def work(part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
@@ -262,21 +256,37 @@ class _Failed:
 
 
 class _Reader(threading.Thread):
-    """Takes (index, line, record) from the input into a bounded queue, then ``_END``."""
+    """Takes (index, line, record) from the input into a bounded queue, then ``_END``.
 
-    def __init__(self, items: Iterable[tuple[int | None, Any]], size: int) -> None:
+    ``batch``: records go into the queue as lists of up to that many (an input that never
+    keeps a reader waiting, a regular file: one queue operation a list rather than a record);
+    otherwise one by one, so that a caller who writes one line and waits is answered."""
+
+    def __init__(self, items: Iterable[tuple[int | None, Any]], size: int, batch: int = 0) -> None:
         super().__init__(name="taian-titles input", daemon=True)
-        self.items = items
-        self.queue: queue.Queue[Any] = queue.Queue(size)
+        self.items, self.batch = items, batch
+        self.queue: queue.Queue[Any] = queue.Queue(max(2, size // batch) if batch else size)
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        batch, held = self.batch, []
         try:
             for index, (line, record) in enumerate(self.items):
-                if not self._put((index, line, record)):
-                    return
+                if not batch:
+                    if not self._put((index, line, record)):
+                        return
+                    continue
+                held.append((index, line, record))
+                if len(held) >= batch:
+                    if not self._put(held):
+                        return
+                    held = []
         except BaseException as exc:  # raised in the caller once the answers before it are written
+            if held and not self._put(held):
+                return
             self._put(_Failed(exc))
+            return
+        if held and not self._put(held):
             return
         self._put(_END)
 
@@ -318,7 +328,7 @@ def answers(items: Iterable[tuple[int | None, Any]], job: Job, jobs: int, policy
             chunk: int = CHUNK, window: int | None = None,
             task: Callable[..., list[Result]] | None = None,
             chunk_done: Callable[[], None] | None = None,
-            first_wait: float | None = None) -> Iterator[tuple[int, int | None, Any, Result]]:
+            first_wait: float | None = None, read_ahead: bool = False) -> Iterator[tuple[int, int | None, Any, Result]]:
     """(index, line, record, result) of every item ``(line, record)`` of the input, in input order.
 
     ``policy`` is the calling process's policy (for an input that ends within the first chunk,
@@ -327,12 +337,13 @@ def answers(items: Iterable[tuple[int | None, Any]], job: Job, jobs: int, policy
     ``chunk_done`` is called once the caller has taken the last result of a chunk (the command
     flushes its output then).  The first chunk is sent when it is full or the input ends, or
     with ``first_wait`` (seconds; for a caller that may write a line and wait for its answer)
-    when no more records came in that time.
+    when no more records came in that time.  ``read_ahead``: the input never keeps a reader
+    waiting (a regular file), so records are taken from it a chunk at a time.
     """
-    local = _State(job, policy)
+    local = _State(job, policy, binary=True)
     pool = _Pool(jobs, job, task or work)
     window = window or max(2, 2 * jobs)
-    reader = _Reader(items, 2 * chunk)
+    reader = _Reader(items, 2 * chunk, batch=chunk if read_ahead else 0)
     reader.start()
     buffer: list[tuple[int, int | None, Any]] = []
     inflight: collections.deque[list[Any]] = collections.deque()  # [part, future or results]
@@ -356,6 +367,8 @@ def answers(items: Iterable[tuple[int | None, Any]], job: Job, jobs: int, policy
                 state["ended"] = True
             elif isinstance(item, _Failed):
                 state["ended"], state["failure"] = True, item.exc
+            elif type(item) is list:  # a batch of records (read_ahead)
+                buffer.extend(item)
             else:
                 buffer.append(item)
 

@@ -107,17 +107,27 @@ class Counts:
     def evaluated(self) -> int:
         return self.records - self.errors
 
-    def add(self, entry: Mapping[str, Any]) -> None:
-        self.records += 1
+    def add(self, entry: Mapping[str, Any] | tuple[Any, ...]) -> None:
+        """Count one answer: its exchange dict, or what :func:`counted` keeps of it."""
+        if type(entry) is tuple:
+            self.add_counted(*entry)
+            return
         if "error" in entry:
+            self.add_counted(True, (), None, ())
+            return
+        self.add_counted(False, {o["code"] for o in entry.get("outcomes", ())}, entry.get("highest_recognized_title"),
+                         {n["code"] for n in entry.get("not_met", ())})
+
+    def add_counted(self, error: bool, codes: Iterable[str], title: str | None, not_met: Iterable[str]) -> None:
+        self.records += 1
+        if error:
             self.errors += 1
             return
-        codes = {o["code"] for o in entry.get("outcomes", ())}
         self.outcomes.update(codes)
         if not codes:
             self.no_outcome += 1
-        self.titles[entry.get("highest_recognized_title")] += 1
-        self.not_met.update({n["code"] for n in entry.get("not_met", ())})
+        self.titles[title] += 1
+        self.not_met.update(not_met)
 
     def to_dict(self, codes: Iterable[str]) -> dict[str, Any]:
         return {"records": self.records, "evaluated": self.evaluated, "errors": self.errors,
@@ -138,6 +148,15 @@ def _titles(titles: Counter[str | None]) -> list[tuple[str | None, int]]:
         except ValueError:
             return (50, code)
     return sorted(titles.items(), key=lambda kv: rank(kv[0]))
+
+
+def counted(entry: Mapping[str, Any]) -> tuple[bool, tuple[str, ...], str | None, tuple[str, ...]]:
+    """What a summary counts of an answer (whether it is an error, its distinct outcome codes,
+    its highest title, its distinct not-met codes): small to send between processes."""
+    if "error" in entry:
+        return (True, (), None, ())
+    return (False, tuple(dict.fromkeys(o["code"] for o in entry.get("outcomes", ()))),
+            entry.get("highest_recognized_title"), tuple(dict.fromkeys(n["code"] for n in entry.get("not_met", ()))))
 
 
 class BatchSummary:

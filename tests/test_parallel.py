@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from taian_titles import parallel
 from taian_titles.cli import main
-from taian_titles.io import Raw
+from taian_titles.io import Raw, jsonl_bytes
 from taian_titles.policy import default_policy
 
 from . import parallel_faults
@@ -134,7 +136,7 @@ def _items(n: int, poison: int) -> list[tuple[int, Any]]:
 
 
 def _serial(items: list[tuple[int, Any]]) -> list[Any]:
-    state = parallel._State(_job(), default_policy())
+    state = parallel._State(_job(), default_policy(), binary=True)  # JSON Lines as UTF-8, as workers send it
     return [state.answer(index, line, record) for index, (line, record) in enumerate(items)]
 
 
@@ -149,7 +151,7 @@ def test_a_failing_worker_costs_no_other_record_its_answer(task: Any) -> None:
         if index == 23:
             is_error, piece, counted, _group = result
             entry = json.loads(piece)
-            assert is_error and counted == {"error": True}
+            assert is_error and counted == (True, (), None, ())
             assert entry["id"] == "poison" and entry["error"]["kind"] == "internal" and entry["error"]["line"] == 24
         else:
             assert result == expected_result, index
@@ -228,3 +230,25 @@ def test_a_pool_found_broken_when_a_chunk_is_sent_costs_that_chunk_nothing(monke
     got = list(parallel.answers(items, _job(), 2, default_policy(), chunk=4, window=3))
     assert refused and [index for index, *_ in got] == list(range(20))
     assert [result for *_, result in got] == _serial(items)
+
+
+def _json_values(floats: bool) -> st.SearchStrategy[Any]:
+    scalars = st.none() | st.booleans() | st.integers() | st.text()
+    if floats:
+        scalars = scalars | st.floats(allow_nan=False)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                        | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json_values(floats=False), _json_values(floats=True))
+def test_a_workers_json_lines_bytes_are_what_the_command_writes(value, meta) -> None:
+    # Workers send JSON Lines answers as UTF-8 (orjson where it writes the same bytes): exactly
+    # the text one process writes, encoded as the output encodes it (a lone surrogate escaped).
+    # An answer holds strings, integers, booleans and null; only the caller's meta may hold
+    # floats (which orjson could write otherwise: json.dumps writes it then).
+    for entry in ({"id": "x", "outcomes": [{"code": "c", "explanation": {"zh": "说明\u2028", "en": "x\x1b"}}],
+                   "extra": value},
+                  {"id": "x", "meta": meta}, {"id": "\ud800", "extra": value}):
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
+        assert jsonl_bytes(entry) == text.encode("utf-8", "backslashreplace")
