@@ -11,6 +11,7 @@ never runs a rule's ``then`` itself.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -382,6 +383,7 @@ def _compile_explainer(rule: Rule, params: Mapping[str, Mapping[str, Any]], labe
 _BASIS_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement")
 
 
+@functools.lru_cache(maxsize=4096)
 def _basis_key(ref: str) -> tuple[int, str]:
     kind, _, key = ref.partition(":")
     order = _BASIS_KINDS.index(kind) if kind in _BASIS_KINDS else len(_BASIS_KINDS)
@@ -395,12 +397,17 @@ def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(unique, key=_basis_key))
 
 
-def _note_order(item: tuple[Any, Mapping[str, Mapping[str, Any]], Mapping[str, Any]]) -> Any:
-    """Notes in the order of their basis; notes on the same items in the order of the items
-    their rule bound (one period beside two certificates: the certificates' order), whatever
-    order the engine fired in."""
-    _, bindings, fact = item
-    return (_sorted_basis(fact["basis"]), tuple(_basis_key(bound.get("ref") or "") for bound in bindings.values()))
+def _notes_in_order(items: list[tuple[Any, Mapping[str, Any], Mapping[str, Any]]]) -> list[tuple[Any, ...]]:
+    """(basis, plan, bindings) of notes in the order of their basis; notes on the same items in
+    the order of the items their rule bound (one period beside two certificates: the
+    certificates' order), whatever order the engine fired in."""
+    keyed = [(_sorted_basis(fact["basis"]), plan, bindings) for plan, bindings, fact in items]
+    if len(keyed) > 1:
+        keyed.sort(key=lambda note: note[0])
+        if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:])):  # ties, rare: the bound items decide
+            keyed.sort(key=lambda note: (note[0], tuple(_basis_key(bound.get("ref") or "")
+                                                        for bound in note[2].values())))
+    return keyed
 
 
 @attrs.frozen
@@ -476,8 +483,8 @@ def build_decision(applicant_id: str, as_of: _dt.date, firings: Iterable[Firing]
         clause = items[0][0].rule.clause
         if kind == "note":
             seen: set[Any] = set()
-            for plan, bindings, fact in sorted(items, key=_note_order):
-                note = Note(code, _sorted_basis(fact["basis"]), plan.explain(bindings, None), plan.rule.id)
+            for basis, plan, bindings in _notes_in_order(items):
+                note = Note(code, basis, plan.explain(bindings, None), plan.rule.id)
                 if (note.code, note.basis, note.explanation) not in seen:  # each item accounted for once
                     seen.add((note.code, note.basis, note.explanation))
                     notes.append(note)

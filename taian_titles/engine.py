@@ -346,7 +346,7 @@ def _compile_action(rule: Rule, params: Mapping[str, Mapping[str, Any]]) -> Conc
     else:
         def basis(bindings: Mapping[str, Any]) -> Any:
             # the bases of the bound facts, shared: a constant per firing, however long they are
-            return Basis(tuple(basis_of(bindings[alias]) for alias in aliases))
+            return Basis(tuple([basis_of(bindings[alias]) for alias in aliases]))
 
     constants = {k: (_param(params, v) if isinstance(v, Param) else v.value)
                  for k, v in then.set if not isinstance(v, Ref)}
@@ -585,6 +585,7 @@ class Engine:
         # Per compiled ruleset: the fact types its rules test (a fact of another type is never
         # asserted in its sessions: it could match none of their rules).
         self._tested: dict[int, frozenset[str]] = {}
+        self._wanted_of: dict[int, dict[str, Any]] = {}
         self._finalizer = weakref.finalize(self, _delete_all, self._compiled)
         self.live_sessions = 0
         # Sessions of several applicants (run_many): every rule joined on the applicant key.
@@ -616,6 +617,9 @@ class Engine:
                 gated = {r.stage for r in rules if any(c.negated for c in r.when)}
                 self._marked[handle] = tuple(stage in gated for stage in STAGES)
                 self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
+                # what of a conclusion is asserted in its sessions (_wanted_fact, by type: absent,
+                # never; True, always; (field, values), when the field holds one of the values)
+                self._wanted_of[handle] = {t: w for t, w in self.wanted.items() if t in self._tested[handle]}
             handles[input_types] = handle  # type: ignore[index]
         return handle
 
@@ -667,7 +671,7 @@ class Engine:
             firings: list[Firing] = []
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
-            slim_of, wanted, loads = self._slim_of, self._wanted_fact, orjson.loads
+            slim_of, wanted, loads = self._slim_of, self._wanted_of[handle], orjson.loads
             once, merged = self.once, {}  # facts derived once: the first of each, by its key
             opened = False
             try:
@@ -718,7 +722,8 @@ class Engine:
                                         for result in results:
                                             if once and result["t"] in once and not _first(once, merged, result, 0):
                                                 continue  # derived once already: its basis is added
-                                            if result["t"] in tested and wanted(result):
+                                            want = wanted.get(result["t"], False)
+                                            if want is True or (want is not False and result.get(want[0]) in want[1]):
                                                 (pending if result["t"] in consumed else carry).append(result)
                             except BaseException:
                                 _dre.abandon_action(handle, state)
@@ -757,7 +762,7 @@ class Engine:
             self.live_sessions += 1
             store: list[dict[str, Any]] = []  # every asserted fact, whole, at its ``id``
             owner: list[int] = []  # the applicant of each, at its ``id``
-            slim_of, wanted, loads = self._keyed_slim_of, self._wanted_fact, orjson.loads
+            slim_of, wanted, loads = self._keyed_slim_of, self._wanted_of[handle], orjson.loads
             once, merged = self.once, {}  # facts derived once: the first of each, by its key
             opened = False
             try:
@@ -799,7 +804,7 @@ class Engine:
                                                 n = fact["id"]
                                                 if k == -1:
                                                     k = owner[n]
-                                                if owner[n] != k or fact.get(KEY) != k:
+                                                elif owner[n] != k:  # (``id`` is ours: its applicant is known)
                                                     raise EngineError(
                                                         f"rule {rule_id} matched facts of applicants {k} and "
                                                         f"{owner[n]} of session {sid!r}")
@@ -809,7 +814,8 @@ class Engine:
                                         for result in results:
                                             if once and result["t"] in once and not _first(once, merged, result, k):
                                                 continue  # derived once already: its basis is added
-                                            if result["t"] in tested and wanted(result):
+                                            want = wanted.get(result["t"], False)
+                                            if want is True or (want is not False and result.get(want[0]) in want[1]):
                                                 (pending if result["t"] in consumed else carry).append((result, k))
                             except BaseException:
                                 _dre.abandon_action(handle, state)

@@ -821,6 +821,12 @@ class Writer:
 
     def write(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "",
               record: Any = None) -> None:
+        if (self.fmt == "jsonl" or (self.fmt == "json" and self.shape == "lines")) and \
+                hasattr(self.out, "write_bytes"):  # JSON Lines as UTF-8 (orjson), flushed: one line answers one
+            self.out.write_bytes(jsonl_bytes(entry))
+            self.out.flush()
+            self.count += 1
+            return
         self.emit(self.piece(answer, entry, is_error, where))
 
     def piece(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "") -> str:
