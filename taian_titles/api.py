@@ -7,7 +7,9 @@ neither (the shipped policy).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import gc
 import itertools
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -106,8 +108,38 @@ def evaluate_many(applicants: Iterable[Applicant | Mapping[str, Any]], *,
 BATCH = 64
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for a batch, then as it was.
+
+    A batch's engine sessions hold a few thousand dicts at once for a few milliseconds (facts,
+    firings, conclusions), which made the collector run about a hundred times per 1,000
+    applicants and cost about 9% of ``evaluate_many``'s time (the plain-Python reference,
+    which holds little, none).  Nothing the library makes in a batch is cyclic garbage that
+    must go at once; what the batch frees goes as usual, and the collector runs again after
+    it.  It is paused only if it was running, and started again only by the call that paused
+    it."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | None, policy: Policy,
                      lenient: bool = False) -> list[Decision | BatchError]:
+    """:func:`evaluate_record` of each ``(index, record)``, the same answers, with the engine run
+    for all of them in shared sessions (:meth:`Policy.run_engine`) and Python's cyclic garbage
+    collector paused meanwhile (:func:`collector_paused`); never raises."""
+    with collector_paused():
+        return _evaluate_records(items, as_of=as_of, policy=policy, lenient=lenient)
+
+
+def _evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | None, policy: Policy,
+                      lenient: bool = False) -> list[Decision | BatchError]:
     """:func:`evaluate_record` of each ``(index, record)``, the same answers, with the engine run
     for all of them in shared sessions (:meth:`Policy.run_engine`); never raises.
 

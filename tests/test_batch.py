@@ -189,3 +189,32 @@ def test_the_command_s_batches_give_each_record_the_entry_it_gets_alone(records,
     alone = [evaluate_entry(i, line, record, as_of=None, policy=policy)[1] for i, (line, record) in enumerate(items)]
     batched = [(i, entry) for i, _, _, _, entry in evaluate_entries(iter(items), as_of=None, policy=policy, size=size)]
     assert batched == list(enumerate(alone))
+
+
+def test_a_batch_pauses_the_garbage_collector_and_leaves_it_as_it_was(monkeypatch):
+    # evaluate_records pauses Python's cyclic collector for its batch only: running after the
+    # batch if it ran before, still off if the caller had turned it off, also when a record
+    # is bad; and the answers are those of evaluate_record.
+    import gc
+
+    seen = []
+    real = taian_titles.api._evaluate_records
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(taian_titles.api, "_evaluate_records", spy)
+    items = [(0, GOOD), (1, {"id": "bad", "certificates": [{"level": "huge"}]})]
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        answers = evaluate_records(items, as_of=None, policy=default_policy())
+        assert seen == [False] and gc.isenabled()
+        assert answers[0].to_dict() == evaluate_record(0, GOOD, as_of=None, policy=default_policy()).to_dict()
+        assert isinstance(answers[1], BatchError)
+        gc.disable()
+        evaluate_records(items, as_of=None, policy=default_policy())
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
