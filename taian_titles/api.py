@@ -60,6 +60,30 @@ class BatchError:
                 "exchange_version": EXCHANGE_VERSION}
 
 
+def applicant_of(record: Applicant | Mapping[str, Any], *, lenient: bool = False) -> Applicant:
+    """The model applicant of a model object or an exchange dict, within the limits: a dict is
+    checked as it is read, an object built in Python before the engine sees it.  Raises
+    :class:`InputError`."""
+    if isinstance(record, Applicant):
+        check_model(record)
+        return record
+    return applicant_from_dict(record, lenient=lenient)
+
+
+def recommendation_list_of(record: RecommendationList | Mapping[str, Any], *,
+                           lenient: bool = False) -> RecommendationList:
+    """:func:`applicant_of` for a recommendation list, which must name a candidate (an empty list
+    is bad input at ``candidates``)."""
+    if isinstance(record, RecommendationList):
+        check_model(record)
+        rec = record
+    else:
+        rec = recommendation_list_from_dict(record, lenient=lenient)
+    if not rec.candidates:
+        raise InputError([problem("candidates", "empty_list")], record_id=rec.unit)
+    return rec
+
+
 def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str | None = None,
              policy: Policy | None = None, ruleset: Rulesets = None, lenient: bool = False) -> Decision:
     """Evaluate one applicant (a model object or an exchange dict).
@@ -70,10 +94,7 @@ def evaluate(applicant: Applicant | Mapping[str, Any], *, as_of: _dt.date | str 
     :class:`InputError` on bad input.
     """
     chosen = policy_of(policy, ruleset)
-    if not isinstance(applicant, Applicant):
-        applicant = applicant_from_dict(applicant, lenient=lenient)  # the limits are checked as it is read
-    else:
-        check_model(applicant)  # built in Python: the same limits before the engine sees it
+    applicant = applicant_of(applicant, lenient=lenient)
     day = parse_as_of(as_of) or applicant.as_of or today()
     decision = chosen.evaluate(applicant, day)
     if applicant.meta is not None:
@@ -153,11 +174,7 @@ def _evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | Non
     fact_lists: list[list[dict[str, Any]]] = []
     for slot, (index, record) in enumerate(items):
         try:
-            if isinstance(record, Applicant):
-                check_model(record)  # built in Python: the same limits before the engine sees it
-                applicant = record
-            else:
-                applicant = applicant_from_dict(record, lenient=lenient)
+            applicant = applicant_of(record, lenient=lenient)
             day = as_of or applicant.as_of or today()
             prepared = policy.prepare(applicant)
             facts = _policy_module.applicant_facts(prepared, day, policy.counts)
@@ -232,14 +249,7 @@ def check_quota(recommendation_list: RecommendationList | Mapping[str, Any], *,
     Raises :class:`InputError` on bad input, including an empty list (path ``candidates``).
     """
     chosen = policy_of(policy, ruleset)
-    rec = recommendation_list
-    if not isinstance(rec, RecommendationList):
-        rec = recommendation_list_from_dict(rec, lenient=lenient)
-    else:
-        check_model(rec)
-    if not rec.candidates:
-        raise InputError([problem("candidates", "empty_list")],
-                         record_id=rec.unit)
+    rec = recommendation_list_of(recommendation_list, lenient=lenient)
     day = parse_as_of(as_of) or rec.as_of or today()
     result = chosen.check_list(rec, day)
     if rec.meta is not None:

@@ -34,12 +34,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
 
-from .api import BATCH, BatchError, _batch_error, today
+from .api import BATCH, _batch_error, applicant_of, recommendation_list_of, today
 from .decision import Decision, QuotaResult
-from .errors import InputError, problem
-from .exchange import applicant_from_dict, parse_as_of, recommendation_list_from_dict
+from .exchange import parse_as_of
 from .facts import applicant_facts, recommendation_list_facts
-from .limits import check_model
 from .model import Applicant, RecommendationList
 from .decision import build_quota_result
 from .policy import Policy, default_policy, load_policy, reform_policy
@@ -233,11 +231,7 @@ def _applicants(builder: "_Builder", part: list[tuple[int, Any]], as_of: _dt.dat
     prepared: dict[int, list[Applicant | Exception]] = {0: [], 1: []}
     for index, record in part:
         try:
-            if isinstance(record, Applicant):
-                check_model(record)
-                applicant = record
-            else:
-                applicant = applicant_from_dict(_unwrap(record), lenient=lenient)
+            applicant = applicant_of(_unwrap(record), lenient=lenient)
         except Exception as exc:
             builder.error(index, record, _batch_error(index, record, exc, lenient))
             continue
@@ -284,13 +278,7 @@ def _applicants(builder: "_Builder", part: list[tuple[int, Any]], as_of: _dt.dat
 
 def _one_list(builder: "_Builder", index: int, record: Any, as_of: _dt.date | None, lenient: bool) -> None:
     try:
-        if isinstance(record, RecommendationList):
-            check_model(record)
-            rec = record
-        else:
-            rec = recommendation_list_from_dict(_unwrap(record), lenient=lenient)
-        if not rec.candidates:
-            raise InputError([problem("candidates", "empty_list")], record_id=rec.unit)
+        rec = recommendation_list_of(_unwrap(record), lenient=lenient)
     except Exception as exc:
         builder.error(index, record, exc)
         return

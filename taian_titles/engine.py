@@ -617,7 +617,7 @@ class Engine:
                 gated = {r.stage for r in rules if any(c.negated for c in r.when)}
                 self._marked[handle] = tuple(stage in gated for stage in STAGES)
                 self._tested[handle] = frozenset(c.fact for r in rules for c in r.when)
-                # what of a conclusion is asserted in its sessions (_wanted_fact, by type: absent,
+                # what of a conclusion is asserted in its sessions (by type: absent,
                 # never; True, always; (field, values), when the field holds one of the values)
                 self._wanted_of[handle] = {t: w for t, w in self.wanted.items() if t in self._tested[handle]}
             handles[input_types] = handle  # type: ignore[index]
@@ -829,13 +829,3 @@ class Engine:
                         _dre.delete_state(handle, sid)
                     except Exception:  # pragma: no cover - the core failed before creating it
                         pass
-
-    def _wanted_fact(self, fact: dict[str, Any]) -> bool:
-        """Whether some condition could match the fact (the others are never asserted): a type no
-        condition tests never is, and a type whose every condition demands ``field == literal``
-        only with one of those values."""
-        want = self.wanted.get(fact["t"], False)
-        if want is True or want is False:
-            return want
-        field, values = want
-        return fact.get(field) in values

@@ -152,10 +152,29 @@ def test_the_engine_is_given_only_the_fields_its_conditions_test():
     # Outcomes are asserted back because rules test them (the final stage tests any outcome);
     # notes and findings never are, since no rule tests them.
     assert engine.wanted["outcome"] is True
-    assert not engine._wanted_fact({"t": "note", "code": "certificate_revoked"})
-    assert not engine._wanted_fact({"t": "finding", "code": "duplicate_candidate_id"})
-    assert engine._wanted_fact({"t": "outcome", "code": "technical_may_apply_skill_level"})
+    assert "note" not in engine.wanted and "finding" not in engine.wanted
     # A type every condition on which demands one of a few values: only those are asserted.
+
+
+def test_a_session_asserts_only_the_conclusions_some_rule_tests(monkeypatch):
+    # What a session asserts back: outcomes (rules test them), never notes (no rule does),
+    # though the same evaluation concludes both.
+    engine = engine_for(default_ruleset())
+    asserted: list[str] = []
+    real = engine_module._dre.assert_facts
+
+    def spy(handle, text):
+        asserted.extend(key for fact in engine_module.orjson.loads(text) for key in fact if key.startswith("t__"))
+        return real(handle, text)
+
+    monkeypatch.setattr(engine_module._dre, "assert_facts", spy)
+    record = {**GOOD, "certificates": [*GOOD["certificates"], {**GOOD["certificates"][0], "number": "R-1",
+                                                                "revoked": True}]}
+    applicant = applicant_from_dict(record)
+    firings = engine.run(applicant_facts(applicant, applicant.as_of, default_ruleset().policy.counts))
+    concluded = {fact["t"] for f in firings for fact in f.concluded}
+    assert {"outcome", "note"} <= concluded
+    assert "t__outcome" in asserted and "t__note" not in asserted
 
 
 def test_what_the_engine_is_told_of_a_fact_is_its_tested_fields_type_id_and_session():
