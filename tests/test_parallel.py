@@ -81,7 +81,7 @@ def test_two_jobs_write_what_one_process_writes(fmt: str, roster: Path, tmp_path
     assert not submitted
     two = _run(capsys, "evaluate", str(roster), "--format", fmt, "--jobs", "2", "--no-progress",
                "--summary", str(tmp_path / "two.json"))
-    assert sum(submitted) == 450 and len(submitted) >= 3  # the records went to workers, in chunks
+    assert sum(submitted) == 450 and len(submitted) >= 2  # the records went to workers, in chunks
     assert one[0] == two[0] == 1  # some records had errors
     assert one[1] == two[1]
     assert one[2] == two[2]  # the summary on standard error
@@ -252,3 +252,25 @@ def test_a_workers_json_lines_bytes_are_what_the_command_writes(value, meta) -> 
                   {"id": "x", "meta": meta}, {"id": "\ud800", "extra": value}):
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         assert jsonl_bytes(entry) == text.encode("utf-8", "backslashreplace")
+
+
+def test_a_workers_chunk_is_evaluated_as_one_process_batches_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker evaluates its chunk of 200 records BATCH at a time, as one process evaluates a
+    file (a larger batch outgrows the processor's caches: 7% slower an applicant at 200), and
+    answers exactly what one process answers record by record, bad lines included."""
+    from taian_titles import api
+
+    sizes: list[int] = []
+    real = api.evaluate_records
+
+    def spying(items: Any, **kwargs: Any) -> Any:
+        sizes.append(len(items))
+        return real(items, **kwargs)
+
+    monkeypatch.setattr(api, "evaluate_records", spying)
+    items = _items(parallel.CHUNK, poison=0)  # a line that is not JSON and a bad record now and then
+    part = [(index, line, record) for index, (line, record) in enumerate(items)]
+    got = parallel._State(_job(), default_policy(), batched=True, binary=True).chunk(part)
+    assert got == _serial(items)
+    assert sum(sizes) == sum(1 for _, raw in items if not raw.data.endswith(b"["))  # every parsable record
+    assert len(sizes) == -(-parallel.CHUNK // api.BATCH) and max(sizes) <= api.BATCH
