@@ -159,9 +159,6 @@ def evaluate_records(items: Sequence[tuple[int, Any]], *, as_of: _dt.date | None
     The records are evaluated :data:`BATCH` at a time: a batch holds its records' facts, firings
     and decisions at once, and 256 at a time cost about 6% more an applicant than 64 (their
     memory outgrows the processor's caches)."""
-    if len(items) <= BATCH:
-        with collector_paused():
-            return _evaluate_records(items, as_of=as_of, policy=policy, lenient=lenient)
     out: list[Decision | BatchError] = []
     for start in range(0, len(items), BATCH):
         with collector_paused():

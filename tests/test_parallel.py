@@ -255,7 +255,7 @@ def test_a_workers_json_lines_bytes_are_what_the_command_writes(value, meta) -> 
 
 
 def test_a_workers_chunk_is_evaluated_as_one_process_batches_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker evaluates its chunk of 200 records BATCH at a time, as one process evaluates a
+    """A worker evaluates its chunk (CHUNK records) BATCH at a time, as one process evaluates a
     file (a larger batch outgrows the processor's caches: 7% slower an applicant at 200), and
     answers exactly what one process answers record by record, bad lines included."""
     from taian_titles import api
