@@ -11,13 +11,12 @@ never runs a rule's ``then`` itself.
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import attrs
 
-from .engine import Firing, refs_of
+from .engine import Firing, ref_key, refs_of
 from .exchange import EXCHANGE_VERSION
 from .facts import percent_text, required_digital
 from .model import Level, SkillLevel
@@ -380,21 +379,11 @@ def _compile_explainer(rule: Rule, params: Mapping[str, Mapping[str, Any]], labe
     return explainer
 
 
-_BASIS_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement")
-
-
-@functools.lru_cache(maxsize=4096)
-def _basis_key(ref: str) -> tuple[int, str]:
-    kind, _, key = ref.partition(":")
-    order = _BASIS_KINDS.index(kind) if kind in _BASIS_KINDS else len(_BASIS_KINDS)
-    return (order, key.zfill(12) if key.isdigit() else key)
-
-
 def _sorted_basis(refs: Iterable[str]) -> tuple[str, ...]:
     unique = set(refs)
     if len(unique) < 2:
         return tuple(unique)
-    return tuple(sorted(unique, key=_basis_key))
+    return tuple(sorted(unique, key=ref_key))
 
 
 def _notes_in_order(items: list[tuple[Any, Mapping[str, Any], Mapping[str, Any]]]) -> list[tuple[Any, ...]]:
@@ -405,7 +394,7 @@ def _notes_in_order(items: list[tuple[Any, Mapping[str, Any], Mapping[str, Any]]
     if len(keyed) > 1:
         keyed.sort(key=lambda note: note[0])
         if any(a[0] == b[0] for a, b in zip(keyed, keyed[1:])):  # ties, rare: the bound items decide
-            keyed.sort(key=lambda note: (note[0], tuple(_basis_key(bound.get("ref") or "")
+            keyed.sort(key=lambda note: (note[0], tuple(ref_key(bound.get("ref") or "")
                                                         for bound in note[2].values())))
     return keyed
 

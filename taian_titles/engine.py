@@ -57,6 +57,7 @@ place:
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import json
 import threading
@@ -382,10 +383,17 @@ def _compile_action(rule: Rule, params: Mapping[str, Mapping[str, Any]]) -> Conc
 
 # --------------------------------------------------------------------------- the engine
 
-def _ref_key(ref: str) -> tuple[str, str]:
-    """Refs in the order results list them: by kind, then number (``title:2`` before ``title:10``)."""
+#: The kinds of input items in the order results list them.
+REF_KINDS = ("certificate", "work_period", "skill_level", "title", "achievement")
+
+
+@functools.lru_cache(maxsize=4096)
+def ref_key(ref: str) -> tuple[int, str]:
+    """Refs in the order results list them: by kind (:data:`REF_KINDS`, others after), then
+    number (``title:2`` before ``title:10``)."""
     kind, _, key = ref.partition(":")
-    return (kind, key.zfill(12) if key.isdigit() else key)
+    order = REF_KINDS.index(kind) if kind in REF_KINDS else len(REF_KINDS)
+    return (order, key.zfill(12) if key.isdigit() else key)
 
 
 def _first(once: Mapping[str, tuple[str, ...]], merged: dict[Any, Any], fact: dict[str, Any], k: int) -> bool:
@@ -409,13 +417,13 @@ def _first(once: Mapping[str, tuple[str, ...]], merged: dict[Any, Any], fact: di
     if seen is None:  # the second derivation of the key: the kept fact's basis becomes its own
         seen = first[1] = dict.fromkeys(kept["basis"])
         kept["basis"] = list(seen)
-        kept_earliest = first[2] = min(map(_ref_key, seen), default=("", ""))
+        kept_earliest = first[2] = min(map(ref_key, seen), default=(-1, ""))
     refs = fact["basis"]
     for ref in refs:
         if ref not in seen:
             seen[ref] = None
             kept["basis"].append(ref)
-    earliest = min(map(_ref_key, refs), default=("", ""))
+    earliest = min(map(ref_key, refs), default=(-1, ""))
     if earliest < kept_earliest:  # this firing's item comes first: the fact says what it says
         basis = kept["basis"]
         kept.clear()

@@ -810,6 +810,8 @@ class Writer:
                  letter: Callable[[Any], str], error_letter: Callable[[Any, str], str]) -> None:
         self.out, self.fmt, self.shape, self.lang = out, fmt, shape, lang
         self.letter, self.error_letter = letter, error_letter
+        #: The answers are JSON Lines: one compact line each (``jsonl``, or ``json`` answering JSON Lines).
+        self.lines = fmt == "jsonl" or (fmt == "json" and shape == "lines")
         self.count = 0
         self.title = title
 
@@ -821,8 +823,7 @@ class Writer:
 
     def write(self, answer: Any, entry: Mapping[str, Any], is_error: bool, where: str = "",
               record: Any = None) -> None:
-        if (self.fmt == "jsonl" or (self.fmt == "json" and self.shape == "lines")) and \
-                hasattr(self.out, "write_bytes"):  # JSON Lines as UTF-8 (orjson), flushed: one line answers one
+        if self.lines and hasattr(self.out, "write_bytes"):  # JSON Lines as UTF-8 (orjson), flushed: one line answers one
             self.out.write_bytes(jsonl_bytes(entry))
             self.out.flush()
             self.count += 1
@@ -836,7 +837,7 @@ class Writer:
         (:mod:`taian_titles.parallel`) and the parent only :meth:`emit` s it in input order.
         """
         fmt = self.fmt
-        if fmt == "jsonl" or (fmt == "json" and self.shape == "lines"):
+        if self.lines:
             return json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         if fmt == "json" and self.shape == "array":
             return _indent(json.dumps(entry, ensure_ascii=False, indent=2))
@@ -848,7 +849,7 @@ class Writer:
         """:meth:`piece` as the output's UTF-8 where the output is JSON Lines (what a worker
         of ``--jobs`` sends back: bytes cross processes and reach the file without decoding
         and encoding again), otherwise the text."""
-        if self.fmt == "jsonl" or (self.fmt == "json" and self.shape == "lines"):
+        if self.lines:
             return jsonl_bytes(entry)
         return self.piece(answer, entry, is_error, where)
 
@@ -856,7 +857,7 @@ class Writer:
         """Write one answer's :meth:`piece` after the separator it needs; JSON Lines and letters
         answering JSON Lines are flushed (unless ``flush`` is false: the caller flushes)."""
         out, fmt = self.out, self.fmt
-        if fmt == "jsonl" or (fmt == "json" and self.shape == "lines"):
+        if self.lines:
             out.write(piece)
             if flush:
                 out.flush()
@@ -877,7 +878,7 @@ class Writer:
         JSON Lines in one write."""
         if not pieces:
             return
-        if self.fmt == "jsonl" or (self.fmt == "json" and self.shape == "lines"):
+        if self.lines:
             if isinstance(pieces[0], bytes):
                 data = b"".join(pieces)
                 write_bytes = getattr(self.out, "write_bytes", None)
